@@ -1,0 +1,264 @@
+"""Generic list pages: filter, search, sort, paginate without full counts, saved views,
+bulk actions and CSV export of the current view — the same for every entity.
+
+An app describes its list with a `ListSpec` and registers it:
+
+    contact_list_spec = register(ListSpec(
+        entity="contact", title=_("Contacts"),
+        queryset=lambda request: contact_list(user=request.user),   # a scoped selector
+        filterset_class=ContactFilter,                              # django-filter
+        search=lambda qs, q: contact_search(qs, q),
+        columns=[Column("name", _("Name"), sort="full_name", value=lambda c: c.full_name,
+                        link=lambda c: c.get_absolute_url()), ...],
+        default_sort="name",
+        custom_entity="contact",          # custom fields: list columns + `cf_<code>` filters
+        create_url="contacts:contact_create",
+    ))
+
+    def contact_list_view(request):
+        return list_view(request, contact_list_spec)
+
+Bulk actions POST to `core:bulk` (assign owner, add tag, delete) and reach only records the
+user can see. Export streams CSV of exactly the rows the view shows, all pages, with cells
+that start with = + - @ neutralized against formula injection.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from svyaz.core.models import CustomField, CustomFieldType, SavedView
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Column:
+    key: str
+    label: Any
+    value: Callable[[Any], Any]
+    sort: str | None = None  # ORM field to order by
+    link: Callable[[Any], str] | None = None
+    export: bool = True
+
+    def cell(self, obj) -> Any:
+        value = self.value(obj)
+        if self.link is not None and value not in (None, ""):
+            return format_html('<a href="{}">{}</a>', self.link(obj), value)
+        return "" if value is None else value
+
+
+@dataclass
+class ListSpec:
+    entity: str
+    title: Any
+    queryset: Callable[[HttpRequest], QuerySet]
+    columns: list[Column]
+    filterset_class: Any = None
+    search: Callable[[QuerySet, str], QuerySet] | None = None
+    default_sort: str = ""
+    custom_entity: str = ""
+    create_url: str = ""
+    template: str = "svyaz/list.html"
+    bulk_actions: tuple[str, ...] = ("assign_owner", "add_tag", "delete")
+    # Optional hooks for bulk actions: (user, queryset, value) -> number changed.
+    bulk_handlers: dict[str, Callable[..., int]] = field(default_factory=dict)
+    select_related: tuple[str, ...] = ()
+    prefetch_related: tuple[str, ...] = ()
+
+    def all_columns(self) -> list[Column]:
+        cols = list(self.columns)
+        if self.custom_entity:
+            for d in CustomField.objects.filter(entity=self.custom_entity, show_in_list=True):
+                cols.append(Column(f"cf_{d.code}", d.label, value=_custom_getter(d.code), sort=f"custom__{d.code}"))
+        return cols
+
+    def sort_map(self) -> dict[str, str]:
+        return {c.key: c.sort for c in self.all_columns() if c.sort}
+
+
+def _custom_getter(code: str) -> Callable[[Any], Any]:
+    def get(obj):
+        value = (obj.custom or {}).get(code)
+        if isinstance(value, list):
+            return ", ".join(value)
+        if value is True:
+            return _("Yes")
+        if value is False:
+            return _("No")
+        return value
+
+    return get
+
+
+REGISTRY: dict[str, ListSpec] = {}
+
+
+def register(spec: ListSpec) -> ListSpec:
+    REGISTRY[spec.entity] = spec
+    return spec
+
+
+def apply_custom_filters(qs: QuerySet, params, entity: str) -> QuerySet:
+    """`cf_<code>=value` filters on the record's custom JSON values."""
+    defs = {d.code: d for d in CustomField.objects.filter(entity=entity)}
+    for key, value in params.items():
+        if not key.startswith("cf_") or value == "":
+            continue
+        d = defs.get(key[3:])
+        if d is None:
+            continue
+        if d.field_type == CustomFieldType.BOOLEAN:
+            qs = qs.filter(**{f"custom__{d.code}": value.lower() in {"1", "true", "yes", "on"}})
+        elif d.field_type == CustomFieldType.MULTI_CHOICE:
+            qs = qs.filter(**{f"custom__{d.code}__icontains": value})
+        elif d.field_type == CustomFieldType.TEXT:
+            qs = qs.filter(**{f"custom__{d.code}__icontains": value})
+        else:
+            qs = qs.filter(**{f"custom__{d.code}": value})
+    return qs
+
+
+def filtered_queryset(request: HttpRequest, spec: ListSpec) -> tuple[QuerySet, Any, str, str]:
+    """The spec's scoped queryset with the request's filters, search and sort applied."""
+    qs = spec.queryset(request)
+    filterset = None
+    if spec.filterset_class is not None:
+        filterset = spec.filterset_class(request.GET or None, queryset=qs, request=request)
+        if filterset.is_bound and filterset.is_valid():
+            qs = filterset.qs
+    if spec.custom_entity:
+        qs = apply_custom_filters(qs, request.GET, spec.custom_entity)
+    q = request.GET.get("q", "").strip()[:200]
+    if q and spec.search is not None:
+        qs = spec.search(qs, q)
+    sort = request.GET.get("sort", spec.default_sort)
+    sorts = spec.sort_map()
+    key = sort.lstrip("-")
+    if key in sorts:
+        field_name = sorts[key]
+        desc = sort.startswith("-")
+        qs = qs.order_by(f"-{field_name}" if desc else field_name, "-pk" if desc else "pk")
+    else:
+        sort = ""
+    if spec.select_related:
+        qs = qs.select_related(*spec.select_related)
+    if spec.prefetch_related:
+        qs = qs.prefetch_related(*spec.prefetch_related)
+    return qs, filterset, q, sort
+
+
+@dataclass
+class Page:
+    rows: list
+    number: int
+    has_next: bool
+    count: int
+    count_capped: bool
+    page_size: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * self.page_size + 1 if self.rows else 0
+
+    @property
+    def end(self) -> int:
+        return (self.number - 1) * self.page_size + len(self.rows)
+
+
+def paginate(qs: QuerySet, page_param: str | None, page_size: int | None = None) -> Page:
+    """Fetch one page plus one row to know whether there is a next page; count at most
+    SVYAZ_COUNT_CAP rows (a LIMITed subquery), never the whole table."""
+    page_size = page_size or settings.SVYAZ_PAGE_SIZE
+    try:
+        number = max(1, int(page_param or 1))
+    except ValueError:
+        number = 1
+    offset = (number - 1) * page_size
+    rows = list(qs[offset : offset + page_size + 1])
+    has_next = len(rows) > page_size
+    cap = settings.SVYAZ_COUNT_CAP
+    if not has_next:
+        count = offset + len(rows)
+    else:
+        count = qs.order_by()[: cap + 1].count()
+    capped = count > cap
+    return Page(rows[:page_size], number, has_next, min(count, cap), capped, page_size)
+
+
+def neutralize(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def export_csv(spec: ListSpec, qs: QuerySet) -> StreamingHttpResponse:
+    columns = [c for c in spec.all_columns() if c.export]
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield "\ufeff"  # BOM: Excel opens UTF-8 with Cyrillic correctly
+        yield writer.writerow([str(c.label) for c in columns])
+        for obj in qs.iterator(chunk_size=2000) if not spec.prefetch_related else qs:
+            yield writer.writerow([neutralize(c.value(obj)) for c in columns])
+
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{spec.entity}-{stamp}.csv"'
+    return response
+
+
+def list_view(request: HttpRequest, spec: ListSpec, extra_context: dict | None = None) -> HttpResponse:
+    qs, filterset, q, sort = filtered_queryset(request, spec)
+    if request.GET.get("export") == "csv":
+        return export_csv(spec, qs)
+    page = paginate(qs, request.GET.get("page"))
+    columns = spec.all_columns()
+    from django.contrib.auth import get_user_model
+
+    context = {
+        "spec": spec,
+        "columns": columns,
+        "rows": [(obj, [c.cell(obj) for c in columns]) for obj in page.rows],
+        "page": page,
+        "filterset": filterset,
+        "q": q,
+        "sort": sort,
+        "saved_views": SavedView.objects.filter(user=request.user, entity=spec.entity),
+        "custom_filters": list(CustomField.objects.filter(entity=spec.custom_entity)) if spec.custom_entity else [],
+        "bulk_users": get_user_model().objects.filter(is_active=True).only("id", "first_name", "last_name", "username")
+        if spec.bulk_actions
+        else [],
+        **(extra_context or {}),
+    }
+    template = spec.template
+    if request.htmx and request.htmx.target == "list-table":
+        template = f"{spec.template}#table"
+    return render(request, template, context)
+
+
+def bulk_targets(request: HttpRequest, spec: ListSpec, ids: Iterable[str]) -> QuerySet:
+    """The records named by `ids` that the user can see (others are silently absent)."""
+    clean = [int(i) for i in ids if str(i).isdigit()][:1000]
+    return spec.queryset(request).filter(pk__in=clean)
