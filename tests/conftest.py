@@ -15,9 +15,14 @@ from tests.factories import DepartmentFactory, PipelineFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _english(settings):
+def _test_settings(settings):
     # Tests assert on English messages unless they switch language themselves.
     settings.LANGUAGE_CODE = "en"
+    # No collectstatic in tests: serve static files from the app folders.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.contrib.auth import get_user
+        # The auth middleware's helper caches the user on the request, so this costs
+        # no second query when AuthenticationMiddleware resolves request.user later.
+        from django.contrib.auth.middleware import get_user
 
         user = get_user(request)
         lang = getattr(user, "language", "") if user.is_authenticated else ""
@@ -43,4 +45,8 @@ class UserTimezoneMiddleware:
                 timezone.deactivate()
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            # Threads are reused across requests: never leak one user's zone to the next.
+            timezone.deactivate()

@@ -3,9 +3,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from svyaz.accounts.forms import ProfileForm
 from svyaz.accounts.services import user_update_preferences
@@ -26,3 +29,19 @@ def profile(request):
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
         return response
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_POST
+def language_switch(request):
+    """Switch the UI language: kept on the user (if signed in) and in the cookie."""
+    lang = request.POST.get("language", "")
+    if lang not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(_("Unknown language."))
+    if request.user.is_authenticated:
+        user_update_preferences(user=request.user, data={"language": lang})
+    nxt = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        nxt = "/"
+    response = redirect(nxt)
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, samesite="Lax", max_age=365 * 24 * 3600)
+    return response

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from svyaz.accounts.models import Department, User
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "head"]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent", "head"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "department", "scope", "is_active"]
+    list_filter = ["department", "scope", "is_active", "is_staff"]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Svyaz"), {"fields": ("department", "scope", "language", "timezone", "phone")}),
+    )
