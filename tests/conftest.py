@@ -37,18 +37,27 @@ def other_dept(db):
 
 @pytest.fixture
 def manager(sales_dept):
-    return UserFactory(username="manager", first_name="Anna", last_name="Petrova", department=sales_dept)
+    return UserFactory(
+        username="manager", first_name="Anna", last_name="Petrova", department=sales_dept
+    )
 
 
 @pytest.fixture
 def teammate(sales_dept):
-    return UserFactory(username="teammate", first_name="Boris", last_name="Ivanov", department=sales_dept)
+    return UserFactory(
+        username="teammate", first_name="Boris", last_name="Ivanov", department=sales_dept
+    )
 
 
 @pytest.fixture
 def head(sales_dept):
-    user = UserFactory(username="head", first_name="Vera", last_name="Smirnova", department=sales_dept,
-                       scope=Scope.DEPARTMENT)
+    user = UserFactory(
+        username="head",
+        first_name="Vera",
+        last_name="Smirnova",
+        department=sales_dept,
+        scope=Scope.DEPARTMENT,
+    )
     sales_dept.head = user
     sales_dept.save()
     return user
@@ -56,12 +65,16 @@ def head(sales_dept):
 
 @pytest.fixture
 def outsider(other_dept):
-    return UserFactory(username="outsider", first_name="Gleb", last_name="Orlov", department=other_dept)
+    return UserFactory(
+        username="outsider", first_name="Gleb", last_name="Orlov", department=other_dept
+    )
 
 
 @pytest.fixture
 def admin(db):
-    return UserFactory(username="admin", is_staff=True, is_superuser=True, scope=Scope.ALL, department=None)
+    return UserFactory(
+        username="admin", is_staff=True, is_superuser=True, scope=Scope.ALL, department=None
+    )
 
 
 @pytest.fixture

@@ -33,7 +33,9 @@ def test_it_prefers_the_users_saved_language_over_the_browser(client, manager):
 
 def test_it_switches_language_and_remembers_it_on_the_user(client, manager):
     client.force_login(manager)
-    response = client.post(reverse("accounts:language"), {"language": "en", "next": "/accounts/profile/"})
+    response = client.post(
+        reverse("accounts:language"), {"language": "en", "next": "/accounts/profile/"}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/profile/"
     manager.refresh_from_db()
@@ -54,7 +56,9 @@ def test_it_refuses_an_unknown_language_and_changes_nothing(client, manager):
 
 def test_it_never_redirects_to_another_host_after_switching(client, manager):
     client.force_login(manager)
-    response = client.post(reverse("accounts:language"), {"language": "en", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("accounts:language"), {"language": "en", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
@@ -63,7 +67,9 @@ def test_language_switch_requires_post(client):
 
 
 def test_anonymous_switch_sets_only_the_cookie(client):
-    response = client.post(reverse("accounts:language"), {"language": "en", "next": "/accounts/login/"})
+    response = client.post(
+        reverse("accounts:language"), {"language": "en", "next": "/accounts/login/"}
+    )
     assert response.cookies["svyaz_language"].value == "en"
     assert _lang(client.get(reverse("accounts:login"))) == "en"
 
@@ -71,13 +77,24 @@ def test_anonymous_switch_sets_only_the_cookie(client):
 def test_profile_saves_time_zone_and_rejects_an_unknown_one(client, manager):
     client.force_login(manager)
     url = reverse("accounts:profile")
-    bad = client.post(url, {"first_name": "Anna", "last_name": "P", "email": "a@example.com", "timezone": "Mars/Base"})
+    bad = client.post(
+        url,
+        {"first_name": "Anna", "last_name": "P", "email": "a@example.com", "timezone": "Mars/Base"},
+    )
     assert bad.status_code == 200
     assert "timezone" in bad.context["form"].errors
     manager.refresh_from_db()
     assert manager.timezone == ""
-    ok = client.post(url, {"first_name": "Anna", "last_name": "P", "email": "a@example.com",
-                           "timezone": "Asia/Vladivostok", "language": "en"})
+    ok = client.post(
+        url,
+        {
+            "first_name": "Anna",
+            "last_name": "P",
+            "email": "a@example.com",
+            "timezone": "Asia/Vladivostok",
+            "language": "en",
+        },
+    )
     assert ok.status_code == 302
     manager.refresh_from_db()
     assert (manager.timezone, manager.language) == ("Asia/Vladivostok", "en")
@@ -91,11 +108,15 @@ def test_it_shows_times_in_the_users_time_zone(client, manager):
     client.force_login(manager)
     response = client.get(reverse("accounts:profile"))
     assert response.context["TIME_ZONE"] == "Asia/Vladivostok"
-    assert timezone.get_current_timezone_name() != "Asia/Vladivostok"  # deactivated after the request
+    assert (
+        timezone.get_current_timezone_name() != "Asia/Vladivostok"
+    )  # deactivated after the request
 
 
 def test_profile_rejects_a_bad_email(client, manager):
     client.force_login(manager)
-    response = client.post(reverse("accounts:profile"), {"email": "not-an-email", "first_name": "X"})
+    response = client.post(
+        reverse("accounts:profile"), {"email": "not-an-email", "first_name": "X"}
+    )
     assert "email" in response.context["form"].errors
     assert User.objects.get(pk=manager.pk).email == manager.email

@@ -9,7 +9,9 @@ from svyaz.accounts.models import User
 
 class ProfileForm(forms.ModelForm):
     language = forms.ChoiceField(
-        label=_("Language"), required=False, choices=[("", _("As in the browser")), *settings.LANGUAGES]
+        label=_("Language"),
+        required=False,
+        choices=[("", _("As in the browser")), *settings.LANGUAGES],
     )
     timezone = forms.ChoiceField(label=_("Time zone"), required=False)
 

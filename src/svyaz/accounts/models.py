@@ -10,10 +10,20 @@ class Department(models.Model):
 
     name = models.CharField(_("name"), max_length=128)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), on_delete=models.PROTECT, null=True, blank=True, related_name="children"
+        "self",
+        verbose_name=_("parent"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
     )
     head = models.ForeignKey(
-        "accounts.User", verbose_name=_("head"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "accounts.User",
+        verbose_name=_("head"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:
@@ -29,7 +39,9 @@ class Department(models.Model):
         ids = [self.pk]
         frontier = [self.pk]
         while frontier:
-            frontier = list(Department.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            frontier = list(
+                Department.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+            )
             ids.extend(frontier)
         return ids
 
@@ -45,9 +57,16 @@ class Scope(models.TextChoices):
 
 class User(AbstractUser):
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
     )
-    scope = models.CharField(_("access scope"), max_length=16, choices=Scope.choices, default=Scope.OWN)
+    scope = models.CharField(
+        _("access scope"), max_length=16, choices=Scope.choices, default=Scope.OWN
+    )
     language = models.CharField(
         _("language"), max_length=8, blank=True, help_text=_("Empty: taken from the browser.")
     )

@@ -24,7 +24,9 @@ def profile(request):
         messages.success(request, _("Preferences saved."))
         response = redirect("accounts:profile")
         if request.user.language:
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, request.user.language, samesite="Lax")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME, request.user.language, samesite="Lax"
+            )
         else:
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
         return response
@@ -43,5 +45,7 @@ def language_switch(request):
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         nxt = "/"
     response = redirect(nxt)
-    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, samesite="Lax", max_age=365 * 24 * 3600)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME, lang, samesite="Lax", max_age=365 * 24 * 3600
+    )
     return response

@@ -27,12 +27,16 @@ class CappedPageNumberPagination(PageNumberPagination):
         try:
             self.page_number = max(1, int(request.query_params.get(self.page_query_param, 1)))
         except ValueError as exc:
-            raise exceptions.ValidationError({"page": ["A page number must be a positive integer."]}) from exc
+            raise exceptions.ValidationError(
+                {"page": ["A page number must be a positive integer."]}
+            ) from exc
         offset = (self.page_number - 1) * page_size
         rows = list(queryset[offset : offset + page_size + 1])
         self.has_next = len(rows) > page_size
         cap = settings.SVYAZ_COUNT_CAP
-        self.count = queryset[: cap + 1].count() if offset == 0 or self.has_next else offset + len(rows)
+        self.count = (
+            queryset[: cap + 1].count() if offset == 0 or self.has_next else offset + len(rows)
+        )
         self.count_capped = self.count > cap
         if self.count_capped:
             self.count = cap
@@ -74,7 +78,9 @@ class CappedPageNumberPagination(PageNumberPagination):
 
 def _field_errors(exc: DjangoValidationError) -> dict:
     if hasattr(exc, "error_dict"):
-        return {("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()}
+        return {
+            ("non_field_errors" if k == "__all__" else k): v for k, v in exc.message_dict.items()
+        }
     return {"non_field_errors": exc.messages}
 
 

@@ -10,14 +10,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from svyaz.core.models import CustomField, CustomFieldType as T
+from svyaz.core.models import CustomField
+from svyaz.core.models import CustomFieldType as T
 
 
 def definitions(entity: str) -> list[CustomField]:
     return list(CustomField.objects.filter(entity=entity))
 
 
-def clean_custom_values(entity: str, values: dict[str, Any] | None, *, partial: bool = False) -> dict[str, Any]:
+def clean_custom_values(
+    entity: str, values: dict[str, Any] | None, *, partial: bool = False
+) -> dict[str, Any]:
     """Validate and coerce `values` to JSON-safe types. Raises ValidationError keyed by
     `custom.<code>` so forms and the API can show it against the field."""
     values = dict(values or {})

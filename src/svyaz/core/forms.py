@@ -8,7 +8,9 @@ class StyledFormMixin:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             w = field.widget
-            if isinstance(w, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect):
+            if isinstance(
+                w, forms.CheckboxInput | forms.CheckboxSelectMultiple | forms.RadioSelect
+            ):
                 w.attrs.setdefault("class", "form-check-input")
             elif isinstance(w, forms.Select | forms.SelectMultiple):
                 w.attrs.setdefault("class", "form-select")

@@ -81,7 +81,14 @@ class ListSpec:
         cols = list(self.columns)
         if self.custom_entity:
             for d in CustomField.objects.filter(entity=self.custom_entity, show_in_list=True):
-                cols.append(Column(f"cf_{d.code}", d.label, value=_custom_getter(d.code), sort=f"custom__{d.code}"))
+                cols.append(
+                    Column(
+                        f"cf_{d.code}",
+                        d.label,
+                        value=_custom_getter(d.code),
+                        sort=f"custom__{d.code}",
+                    )
+                )
         return cols
 
     def sort_map(self) -> dict[str, str]:
@@ -121,9 +128,7 @@ def apply_custom_filters(qs: QuerySet, params, entity: str) -> QuerySet:
             continue
         if d.field_type == CustomFieldType.BOOLEAN:
             qs = qs.filter(**{f"custom__{d.code}": value.lower() in {"1", "true", "yes", "on"}})
-        elif d.field_type == CustomFieldType.MULTI_CHOICE:
-            qs = qs.filter(**{f"custom__{d.code}__icontains": value})
-        elif d.field_type == CustomFieldType.TEXT:
+        elif d.field_type == CustomFieldType.MULTI_CHOICE or d.field_type == CustomFieldType.TEXT:
             qs = qs.filter(**{f"custom__{d.code}__icontains": value})
         else:
             qs = qs.filter(**{f"custom__{d.code}": value})
@@ -193,10 +198,8 @@ def paginate(qs: QuerySet, page_param: str | None, page_size: int | None = None)
     rows = list(qs[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
     cap = settings.SVYAZ_COUNT_CAP
-    if not has_next:
-        count = offset + len(rows)
-    else:
-        count = qs.order_by()[: cap + 1].count()
+    # On the last page the count is known; otherwise count at most cap + 1 rows.
+    count = offset + len(rows) if not has_next else qs.order_by()[: cap + 1].count()
     capped = count > cap
     return Page(rows[:page_size], number, has_next, min(count, cap), capped, page_size)
 
@@ -229,7 +232,9 @@ def export_csv(spec: ListSpec, qs: QuerySet) -> StreamingHttpResponse:
     return response
 
 
-def list_view(request: HttpRequest, spec: ListSpec, extra_context: dict | None = None) -> HttpResponse:
+def list_view(
+    request: HttpRequest, spec: ListSpec, extra_context: dict | None = None
+) -> HttpResponse:
     qs, filterset, q, sort = filtered_queryset(request, spec)
     if request.GET.get("export") == "csv":
         return export_csv(spec, qs)
@@ -246,8 +251,12 @@ def list_view(request: HttpRequest, spec: ListSpec, extra_context: dict | None =
         "q": q,
         "sort": sort,
         "saved_views": SavedView.objects.filter(user=request.user, entity=spec.entity),
-        "custom_filters": list(CustomField.objects.filter(entity=spec.custom_entity)) if spec.custom_entity else [],
-        "bulk_users": get_user_model().objects.filter(is_active=True).only("id", "first_name", "last_name", "username")
+        "custom_filters": list(CustomField.objects.filter(entity=spec.custom_entity))
+        if spec.custom_entity
+        else [],
+        "bulk_users": get_user_model()
+        .objects.filter(is_active=True)
+        .only("id", "first_name", "last_name", "username")
         if spec.bulk_actions
         else [],
         **(extra_context or {}),

@@ -26,9 +26,13 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": text}, code="invalid") from exc
+        raise ValidationError(
+            _("“%(value)s” is not a phone number.") % {"value": text}, code="invalid"
+        ) from exc
     if not phonenumbers.is_possible_number(parsed):
-        raise ValidationError(_("“%(value)s” is not a phone number.") % {"value": text}, code="invalid")
+        raise ValidationError(
+            _("“%(value)s” is not a phone number.") % {"value": text}, code="invalid"
+        )
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

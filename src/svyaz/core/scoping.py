@@ -40,4 +40,6 @@ def visible_to(user, qs: QuerySet, *, extra_owner_fields: tuple[str, ...] = ()) 
 
 
 def can_see(user, obj, *, extra_owner_fields: tuple[str, ...] = ()) -> bool:
-    return visible_to(user, type(obj).objects.filter(pk=obj.pk), extra_owner_fields=extra_owner_fields).exists()
+    return visible_to(
+        user, type(obj).objects.filter(pk=obj.pk), extra_owner_fields=extra_owner_fields
+    ).exists()

@@ -56,8 +56,13 @@ def record_soft_delete(*, actor, obj) -> bool:
         return False
     obj.deleted_at = timezone.now()
     obj.save(update_fields=["deleted_at", "updated_at"])
-    timeline_add(kind=TimelineKind.CHANGE, title=_("Deleted: %(name)s") % {"name": obj}, actor=actor, obj=obj,
-                 **{k: v for k, v in subjects_of(obj).items() if v is not obj})
+    timeline_add(
+        kind=TimelineKind.CHANGE,
+        title=_("Deleted: %(name)s") % {"name": obj},
+        actor=actor,
+        obj=obj,
+        **{k: v for k, v in subjects_of(obj).items() if v is not obj},
+    )
     emit(f"{obj._meta.model_name}.deleted", pk=obj.pk)
     return True
 

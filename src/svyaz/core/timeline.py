@@ -46,7 +46,12 @@ def field_changes(instance, before: dict[str, Any], fields: list[str]) -> list[d
         if str(old if old is not None else "") != str(new if new is not None else ""):
             field = instance._meta.get_field(name)
             changes.append(
-                {"field": name, "label": str(field.verbose_name), "old": _show(old), "new": _show(new)}
+                {
+                    "field": name,
+                    "label": str(field.verbose_name),
+                    "old": _show(old),
+                    "new": _show(new),
+                }
             )
     return changes
 

@@ -30,7 +30,9 @@ def phone(e164: str) -> str:
 def add_class(field, css: str):
     """Render a bound field with Bootstrap classes (and is-invalid when it has errors)."""
     widget = field.field.widget
-    base = "form-select" if isinstance(widget, forms.Select | forms.SelectMultiple) else "form-control"
+    base = (
+        "form-select" if isinstance(widget, forms.Select | forms.SelectMultiple) else "form-control"
+    )
     if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
         base = ""
     classes = f"{base} {css}".strip()
