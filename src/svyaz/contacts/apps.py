@@ -6,3 +6,7 @@ class ContactsConfig(AppConfig):
     name = "svyaz.contacts"
     label = "contacts"
     verbose_name = _("Clients")
+
+    def ready(self) -> None:
+        # Registers the contact and company list specs (bulk actions, saved views).
+        from svyaz.contacts import lists  # noqa: F401

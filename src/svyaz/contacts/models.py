@@ -60,7 +60,11 @@ class Contact(OwnedModel):
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, blank=True)
     description = models.TextField(_("description"), blank=True)
     companies = models.ManyToManyField(
-        Company, through="ContactCompany", verbose_name=_("companies"), blank=True, related_name="contacts"
+        Company,
+        through="ContactCompany",
+        verbose_name=_("companies"),
+        blank=True,
+        related_name="contacts",
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
 
@@ -101,8 +105,12 @@ class ContactCompany(models.Model):
 class _ChannelOwner(models.Model):
     """A phone, email or address belongs to exactly one contact or one company."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss")
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss"
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="%(class)ss"
+    )
 
     class Meta:
         abstract = True
@@ -116,17 +124,22 @@ class PhoneKind(models.TextChoices):
 
 
 class Phone(_ChannelOwner):
-    number = models.CharField(_("phone"), max_length=32, db_index=True, help_text=_("E.164, e.g. +79161234567"))
+    number = models.CharField(
+        _("phone"), max_length=32, db_index=True, help_text=_("E.164, e.g. +79161234567")
+    )
     # Digits only, national part last: lets "8 916 ..." and "+7 916 ..." find the same row.
     digits = models.CharField(max_length=20, db_index=True, editable=False)
-    kind = models.CharField(_("type"), max_length=8, choices=PhoneKind.choices, default=PhoneKind.MOBILE)
+    kind = models.CharField(
+        _("type"), max_length=8, choices=PhoneKind.choices, default=PhoneKind.MOBILE
+    )
     is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
         ordering = ["-is_primary", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False, company__isnull=True) | Q(contact__isnull=True, company__isnull=False),
+                condition=Q(contact__isnull=False, company__isnull=True)
+                | Q(contact__isnull=True, company__isnull=False),
                 name="phone_one_owner",
             )
         ]
@@ -145,14 +158,17 @@ class EmailKind(models.TextChoices):
 
 class Email(_ChannelOwner):
     email = models.EmailField(_("email"), db_index=True)
-    kind = models.CharField(_("type"), max_length=8, choices=EmailKind.choices, default=EmailKind.WORK)
+    kind = models.CharField(
+        _("type"), max_length=8, choices=EmailKind.choices, default=EmailKind.WORK
+    )
     is_primary = models.BooleanField(_("primary"), default=False)
 
     class Meta:
         ordering = ["-is_primary", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False, company__isnull=True) | Q(contact__isnull=True, company__isnull=False),
+                condition=Q(contact__isnull=False, company__isnull=True)
+                | Q(contact__isnull=True, company__isnull=False),
                 name="email_one_owner",
             )
         ]
@@ -171,7 +187,9 @@ class AddressKind(models.TextChoices):
 
 
 class Address(_ChannelOwner):
-    kind = models.CharField(_("type"), max_length=8, choices=AddressKind.choices, default=AddressKind.ACTUAL)
+    kind = models.CharField(
+        _("type"), max_length=8, choices=AddressKind.choices, default=AddressKind.ACTUAL
+    )
     country = models.CharField(_("country"), max_length=2, default="RU", blank=True)
     region = models.CharField(_("region"), max_length=128, blank=True)
     city = models.CharField(_("city"), max_length=128, blank=True, db_index=True)
@@ -182,7 +200,8 @@ class Address(_ChannelOwner):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False, company__isnull=True) | Q(contact__isnull=True, company__isnull=False),
+                condition=Q(contact__isnull=False, company__isnull=True)
+                | Q(contact__isnull=True, company__isnull=False),
                 name="address_one_owner",
             )
         ]
@@ -205,23 +224,38 @@ class ClientSummary(models.Model):
     """Per-client figures kept current by sales services, so that lists and segments
     filter on them without aggregating millions of orders per page."""
 
-    contact = models.OneToOneField(Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="summary")
-    company = models.OneToOneField(Company, on_delete=models.CASCADE, null=True, blank=True, related_name="summary")
+    contact = models.OneToOneField(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="summary"
+    )
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="summary"
+    )
     status = models.CharField(
-        _("status"), max_length=10, choices=LifecycleStatus.choices, default=LifecycleStatus.LEAD, db_index=True
+        _("status"),
+        max_length=10,
+        choices=LifecycleStatus.choices,
+        default=LifecycleStatus.LEAD,
+        db_index=True,
     )
     orders_count = models.PositiveIntegerField(_("purchases"), default=0)
-    revenue = models.DecimalField(_("total spent"), max_digits=16, decimal_places=2, default=Decimal("0"))
-    average_check = models.DecimalField(_("average check"), max_digits=16, decimal_places=2, default=Decimal("0"))
+    revenue = models.DecimalField(
+        _("total spent"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
+    average_check = models.DecimalField(
+        _("average check"), max_digits=16, decimal_places=2, default=Decimal("0")
+    )
     first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
-    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True, db_index=True)
+    last_purchase_at = models.DateTimeField(
+        _("last purchase"), null=True, blank=True, db_index=True
+    )
     open_deals = models.PositiveIntegerField(_("open deals"), default=0)
     refreshed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False, company__isnull=True) | Q(contact__isnull=True, company__isnull=False),
+                condition=Q(contact__isnull=False, company__isnull=True)
+                | Q(contact__isnull=True, company__isnull=False),
                 name="summary_one_owner",
             )
         ]

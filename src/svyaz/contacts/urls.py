@@ -1,22 +1,16 @@
-"""Placeholder routes: the owner of this app replaces them with real views."""
-
-from django.http import HttpResponse
 from django.urls import path
+
+from svyaz.contacts import views
 
 app_name = "contacts"
 
-
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("contact-list/", _todo, name="contact_list"),
-    path("contact-create/", _todo, name="contact_create"),
-    path("contact-detail/<int:pk>/", _todo, name="contact_detail"),
-    path("contact-edit/<int:pk>/", _todo, name="contact_edit"),
-    path("company-list/", _todo, name="company_list"),
-    path("company-create/", _todo, name="company_create"),
-    path("company-detail/<int:pk>/", _todo, name="company_detail"),
-    path("company-edit/<int:pk>/", _todo, name="company_edit"),
+    path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
+    path("companies/", views.company_list, name="company_list"),
+    path("companies/new/", views.company_create, name="company_create"),
+    path("companies/<int:pk>/", views.company_detail, name="company_detail"),
+    path("companies/<int:pk>/edit/", views.company_edit, name="company_edit"),
 ]

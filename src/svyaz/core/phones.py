@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import phonenumbers
@@ -50,10 +51,8 @@ def phone_search_keys(text: str) -> list[str]:
     if not digits:
         return []
     keys = [digits]
-    try:
+    with contextlib.suppress(ValidationError):  # a fragment is not a whole number
         keys.insert(0, phone_digits(normalize_phone(text)))
-    except ValidationError:
-        pass
     return list(dict.fromkeys(keys))
 
 

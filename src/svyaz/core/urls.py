@@ -1,4 +1,3 @@
-from django.http import HttpResponse
 from django.urls import path
 
 from svyaz.core import views
@@ -6,12 +5,9 @@ from svyaz.core import views
 app_name = "core"
 
 
-def _todo(request):
-    return HttpResponse("")
-
-
 urlpatterns = [
-    path("search/", _todo, name="search"),
+    path("search/", views.search, name="search"),
+    path("timeline/", views.timeline, name="timeline"),
     path("lists/<slug:entity>/bulk/", views.bulk, name="bulk"),
     path("lists/<slug:entity>/views/", views.saved_view_create, name="saved_view_create"),
     path("lists/views/<int:pk>/delete/", views.saved_view_delete, name="saved_view_delete"),

@@ -38,15 +38,26 @@ def bulk(request, entity: str):
     changed = 0
     try:
         if action in spec.bulk_handlers:
-            changed = spec.bulk_handlers[action](request.user, targets, request.POST.get("value", ""))
+            changed = spec.bulk_handlers[action](
+                request.user, targets, request.POST.get("value", "")
+            )
         elif action == "assign_owner":
-            owner = get_user_model().objects.filter(pk=request.POST.get("value") or 0, is_active=True).first()
+            owner = (
+                get_user_model()
+                .objects.filter(pk=request.POST.get("value") or 0, is_active=True)
+                .first()
+            )
             if owner is None:
                 raise ValidationError(_("Choose an owner."))
-            changed = sum(services.record_assign_owner(actor=request.user, obj=o, owner=owner) for o in targets)
+            changed = sum(
+                services.record_assign_owner(actor=request.user, obj=o, owner=owner)
+                for o in targets
+            )
         elif action == "add_tag":
             tag = services.tag_get_or_create(name=request.POST.get("value", ""))
-            changed = sum(services.record_add_tag(actor=request.user, obj=o, tag=tag) for o in targets)
+            changed = sum(
+                services.record_add_tag(actor=request.user, obj=o, tag=tag) for o in targets
+            )
         elif action == "delete":
             changed = sum(services.record_soft_delete(actor=request.user, obj=o) for o in targets)
     except ValidationError as exc:
@@ -63,7 +74,10 @@ def saved_view_create(request, entity: str):
         raise Http404
     try:
         services.saved_view_save(
-            user=request.user, entity=entity, name=request.POST.get("name", ""), query=request.POST.get("query", "")
+            user=request.user,
+            entity=entity,
+            name=request.POST.get("name", ""),
+            query=request.POST.get("query", ""),
         )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -79,3 +93,82 @@ def saved_view_delete(request, pk: int):
     view.delete()
     messages.success(request, _("View deleted."))
     return _back(request)
+
+
+# --- the 360° timeline and global search --------------------------------------------
+
+TIMELINE_PAGE_SIZE = 20
+
+
+def timeline_context(request, *, contact=None, company=None, deal=None) -> dict:
+    """Context for `{% include "svyaz/timeline.html" %}`: the first (or requested) page of
+    a subject's timeline, the kind filter and `timeline_url`. Raises Http404 when the
+    subject is out of the user's scope."""
+    from django.urls import reverse
+
+    from svyaz.core.errors import NotFound
+    from svyaz.core.models import TimelineKind
+    from svyaz.core.selectors import timeline_for
+
+    subject = {
+        k: v
+        for k, v in (("contact", contact), ("company", company), ("deal", deal))
+        if v is not None
+    }
+    kinds = [k for k in request.GET.getlist("kind") if k in TimelineKind.values]
+    try:
+        qs = timeline_for(user=request.user, kinds=kinds, **subject)
+    except NotFound as exc:
+        raise Http404 from exc
+    try:
+        number = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        number = 1
+    offset = (number - 1) * TIMELINE_PAGE_SIZE
+    rows = list(qs[offset : offset + TIMELINE_PAGE_SIZE + 1])
+    name, obj = next(iter(subject.items()))
+    base = f"{reverse('core:timeline')}?{name}={getattr(obj, 'pk', obj)}"
+    kind_query = "".join(f"&kind={k}" for k in kinds)
+    return {
+        "timeline_url": base,
+        "timeline_entries": rows[:TIMELINE_PAGE_SIZE],
+        "timeline_has_next": len(rows) > TIMELINE_PAGE_SIZE,
+        "timeline_next_url": f"{base}{kind_query}&page={number + 1}",
+        "timeline_kinds": TimelineKind.choices,
+        "timeline_kind": kinds[0] if len(kinds) == 1 else "",
+        "timeline_loaded": True,
+    }
+
+
+@login_required
+def timeline(request):
+    """GET ?contact=|company=|deal=&kind=&page= → the timeline partial (HTMX)."""
+    from django.shortcuts import render
+
+    subject = {}
+    for name in ("contact", "company", "deal"):
+        value = request.GET.get(name, "")
+        if value:
+            if not value.isdigit():
+                raise Http404
+            subject[name] = int(value)
+    if len(subject) != 1:
+        raise Http404
+    context = timeline_context(request, **subject)
+    page = request.GET.get("page", "1")
+    template = (
+        "svyaz/timeline.html#timeline-entries" if page not in ("", "1") else "svyaz/timeline.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+def search(request):
+    """Global search as you type: grouped results for the navbar's #search-results."""
+    from django.shortcuts import render
+
+    from svyaz.core.search import global_search
+
+    q = request.GET.get("q", "").strip()
+    groups = global_search(user=request.user, q=q)
+    return render(request, "core/search_results.html", {"q": q, "groups": groups})

@@ -1,0 +1,180 @@
+"""Every read of companies and contacts, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from svyaz.contacts.models import Address, Company, Contact, ContactCompany, Email, Phone
+from svyaz.core.scoping import visible_to
+from svyaz.core.search import Casefold, email_exists, fold, phone_exists, text_q
+
+
+def contact_list(*, user) -> QuerySet[Contact]:
+    return visible_to(user, Contact.objects.all())
+
+
+def company_list(*, user) -> QuerySet[Company]:
+    return visible_to(user, Company.objects.all())
+
+
+def contact_list_rows(*, user) -> QuerySet[Contact]:
+    """Contacts with everything a list row shows, in a constant number of queries."""
+    return (
+        contact_list(user=user)
+        .select_related("owner", "summary")
+        .prefetch_related(
+            "phones",
+            "emails",
+            "tags",
+            "addresss",
+            Prefetch(
+                "memberships",
+                queryset=ContactCompany.objects.select_related("company").order_by(
+                    "-is_primary", "id"
+                ),
+            ),
+        )
+    )
+
+
+def company_list_rows(*, user) -> QuerySet[Company]:
+    return (
+        company_list(user=user)
+        .select_related("owner", "summary")
+        .prefetch_related("phones", "emails", "tags", "addresss")
+    )
+
+
+def contact_search(qs: QuerySet[Contact], q: str) -> QuerySet[Contact]:
+    """Name words (any case, any alphabet), phone in any format, email."""
+    q = (q or "").strip()[:100]
+    if not q:
+        return qs
+    cond = text_q("_name_lc", q) if fold(q) else Q(pk__in=[])
+    for extra in (phone_exists(Phone, "contact", q), email_exists(Email, "contact", q)):
+        if extra is not None:
+            cond |= extra
+    return qs.annotate(_name_lc=Casefold(F("full_name"))).filter(cond)
+
+
+def company_search(qs: QuerySet[Company], q: str) -> QuerySet[Company]:
+    """Name or legal name words, INN / tax id prefix, phone in any format, email."""
+    q = (q or "").strip()[:100]
+    if not q:
+        return qs
+    cond = text_q("_name_lc", q) | text_q("_legal_lc", q)
+    compact = q.replace(" ", "")
+    if compact.isdigit() and len(compact) >= 4:
+        cond |= Q(inn__startswith=compact)
+    if len(compact) >= 4:
+        cond |= Q(tax_id__iexact=compact)
+    for extra in (phone_exists(Phone, "company", q), email_exists(Email, "company", q)):
+        if extra is not None:
+            cond |= extra
+    return qs.annotate(_name_lc=Casefold(F("name")), _legal_lc=Casefold(F("legal_name"))).filter(
+        cond
+    )
+
+
+def contact_get(*, user, pk) -> Contact:
+    """The contact for its card, or 404 when it does not exist or is out of scope."""
+    contact = (
+        contact_list(user=user)
+        .select_related("owner", "department")
+        .prefetch_related(
+            "phones",
+            "emails",
+            "tags",
+            Prefetch("addresss", queryset=Address.objects.order_by("id")),
+            Prefetch(
+                "memberships",
+                queryset=ContactCompany.objects.select_related("company")
+                .filter(company__in=company_list(user=user))
+                .order_by("-is_primary", "id"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if contact is None:
+        raise Http404
+    return contact
+
+
+def company_get(*, user, pk) -> Company:
+    company = (
+        company_list(user=user)
+        .select_related("owner", "department")
+        .prefetch_related(
+            "phones",
+            "emails",
+            "tags",
+            Prefetch("addresss", queryset=Address.objects.order_by("id")),
+            Prefetch(
+                "memberships",
+                queryset=ContactCompany.objects.select_related("contact")
+                .filter(contact__in=contact_list(user=user))
+                .order_by("contact__full_name", "id"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if company is None:
+        raise Http404
+    return company
+
+
+def client_summary(obj):
+    """The ClientSummary of a contact or company, or None (a client with none is a lead)."""
+    from svyaz.contacts.models import ClientSummary
+
+    try:
+        return obj.summary
+    except ClientSummary.DoesNotExist:
+        return None
+
+
+def custom_values_display(obj, entity: str) -> list[tuple[str, str]]:
+    """(label, value) of each defined custom field the record has a value for."""
+    from django.utils.translation import gettext as _
+
+    from svyaz.core.custom_fields import definitions
+
+    out = []
+    values = obj.custom or {}
+    for d in definitions(entity):
+        if d.code not in values:
+            continue
+        value = values[d.code]
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        elif value is True:
+            value = _("Yes")
+        elif value is False:
+            value = _("No")
+        out.append((d.label, str(value)))
+    return out
+
+
+def client_related(
+    *, user, contact: Contact | None = None, company: Company | None = None, limit: int = 20
+) -> dict:
+    """Deals, orders and open tasks of a client card, each scoped to the user."""
+    from svyaz.followups.models import Followup, FollowupStatus
+    from svyaz.sales.models import Deal, Order
+
+    subject = {"contact": contact} if contact is not None else {"company": company}
+    deals = visible_to(user, Deal.objects.filter(**subject)).select_related("stage", "pipeline")
+    orders = visible_to(user, Order.objects.filter(**subject))
+    tasks = visible_to(
+        user,
+        Followup.objects.filter(status=FollowupStatus.OPEN, **subject),
+        extra_owner_fields=("assignee",),
+    ).select_related("assignee")
+    return {
+        "deals": list(deals.order_by("-created_at", "-id")[:limit]),
+        "orders": list(orders.order_by("-ordered_at", "-id")[:limit]),
+        "open_tasks": list(tasks.order_by("due_at", "id")[:limit]),
+    }

@@ -1,0 +1,212 @@
+"""Case-insensitive text matching that works for Cyrillic on SQLite and PostgreSQL,
+and the global search across entities.
+
+SQLite's LIKE and LOWER() fold ASCII only, so `icontains` misses "иван" in "Иван".
+`Casefold(expr)` compiles to LOWER() on PostgreSQL (Unicode-aware) and to a Python
+function registered on the SQLite connection; callers compare it with `q.lower()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import CharField, Exists, F, Func, OuterRef, Q, QuerySet
+
+from svyaz.core.phones import phone_search_keys
+
+_SQLITE_FUNC = "svyaz_lower"
+
+
+def _py_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _register_sqlite(connection) -> None:
+    connection.ensure_connection()
+    raw = connection.connection
+    # sqlite3 connections take no attributes: remember the registration on the wrapper.
+    if getattr(connection, "_svyaz_lower_for", None) != id(raw):
+        raw.create_function(_SQLITE_FUNC, 1, _py_lower, deterministic=True)
+        connection._svyaz_lower_for = id(raw)
+
+
+class Casefold(Func):
+    """LOWER(expr), Unicode-aware on every backend."""
+
+    function = "LOWER"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        _register_sqlite(connection)
+        return super().as_sql(compiler, connection, function=_SQLITE_FUNC, **extra_context)
+
+
+def fold(text: str) -> str:
+    return (text or "").strip().lower()
+
+
+def text_q(annotation: str, q: str) -> Q:
+    """Every word of `q` occurs in the folded annotation ("иван петров" finds "Петров Иван")."""
+    cond = Q()
+    for word in fold(q).split()[:6]:
+        cond &= Q(**{f"{annotation}__contains": word})
+    return cond
+
+
+def digit_count(q: str) -> int:
+    return sum(ch.isdigit() for ch in q)
+
+
+def _phone_keys(q: str) -> list[str]:
+    """phone_search_keys plus the Russian trunk prefix for fragments: "8 916 123" → "7916123"."""
+    keys = phone_search_keys(q)
+    from django.conf import settings
+
+    if settings.SVYAZ_DEFAULT_REGION == "RU" and not q.strip().startswith("+"):
+        keys += ["7" + k[1:] for k in keys if k.startswith("8") and len(k) >= 4]
+    return list(dict.fromkeys(keys))
+
+
+def phone_exists(model, owner_field: str, q: str) -> Q | None:
+    """Q matching records that own a phone whose digits match what was typed, in any
+    format: "8 (916) 123-45-67", "+7 916 1234567" and "9161234567" find the same row."""
+    if digit_count(q) < 3 or any(ch.isalpha() for ch in q):
+        return None
+    cond = Q()
+    for key in _phone_keys(q):
+        cond |= Q(digits__contains=key)
+    sub = model.objects.filter(cond, **{owner_field: OuterRef("pk")})
+    return Q(Exists(sub))
+
+
+def email_exists(model, owner_field: str, q: str) -> Q | None:
+    if "@" not in q and "." not in q:
+        return None
+    sub = model.objects.filter(email__icontains=q.strip(), **{owner_field: OuterRef("pk")})
+    return Q(Exists(sub))
+
+
+@dataclass
+class SearchGroup:
+    key: str
+    title: Any
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def annotate_folded(qs: QuerySet, **fields: str) -> QuerySet:
+    return qs.annotate(**{name: Casefold(F(src)) for name, src in fields.items()})
+
+
+def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
+    """Grouped results across contacts, companies, deals and leads; every group comes
+    from a scoped selector, so a user finds only what they may see."""
+    from django.urls import reverse
+    from django.utils.translation import gettext_lazy as _
+
+    from svyaz.contacts import selectors as contact_selectors
+
+    q = (q or "").strip()[:100]
+    if len(q) < 2:
+        return []
+    groups: list[SearchGroup] = []
+
+    contacts = contact_selectors.contact_search(contact_selectors.contact_list(user=user), q)
+    groups.append(
+        SearchGroup(
+            "contacts",
+            _("Contacts"),
+            [
+                {
+                    "title": c.full_name,
+                    "url": reverse("contacts:contact_detail", args=[c.pk]),
+                    "hint": c.job_title,
+                }
+                for c in contacts.order_by("full_name", "pk")[:limit]
+            ],
+        )
+    )
+    companies = contact_selectors.company_search(contact_selectors.company_list(user=user), q)
+    groups.append(
+        SearchGroup(
+            "companies",
+            _("Companies"),
+            [
+                {
+                    "title": c.name,
+                    "url": reverse("contacts:company_detail", args=[c.pk]),
+                    "hint": c.inn,
+                }
+                for c in companies.order_by("name", "pk")[:limit]
+            ],
+        )
+    )
+    groups.append(SearchGroup("deals", _("Deals"), _deal_results(user, q, limit)))
+    groups.append(SearchGroup("leads", _("Leads"), _lead_results(user, q, limit)))
+    return [g for g in groups if g.results]
+
+
+def _deal_results(user, q: str, limit: int) -> list[dict[str, Any]]:
+    from django.urls import reverse
+
+    from svyaz.core.scoping import visible_to
+    from svyaz.sales.models import Deal
+
+    qs = annotate_folded(visible_to(user, Deal.objects.all()), _title_lc="title")
+    qs = qs.filter(text_q("_title_lc", q)).select_related("stage").order_by("-created_at", "-pk")
+    return [
+        {"title": d.title, "url": reverse("sales:deal_detail", args=[d.pk]), "hint": d.stage.name}
+        for d in qs[:limit]
+    ]
+
+
+def _lead_results(user, q: str, limit: int) -> list[dict[str, Any]]:
+    from django.urls import reverse
+
+    from svyaz.core.scoping import visible_to
+    from svyaz.sales.models import Lead
+
+    qs = annotate_folded(
+        visible_to(user, Lead.objects.all()),
+        _title_lc="title",
+        _first_lc="first_name",
+        _last_lc="last_name",
+        _company_lc="company_name",
+    )
+    word_cond = Q()
+    for word in fold(q).split()[:6]:
+        word_cond &= (
+            Q(_title_lc__contains=word)
+            | Q(_first_lc__contains=word)
+            | Q(_last_lc__contains=word)
+            | Q(_company_lc__contains=word)
+        )
+    cond = word_cond
+    if "@" in q:
+        cond |= Q(email__icontains=q)
+    compact = q.replace(" ", "")
+    has_inn = any(f.name == "company_inn" for f in Lead._meta.get_fields())
+    if has_inn and compact.isdigit() and len(compact) in (10, 12):
+        cond |= Q(company_inn=compact)
+    if digit_count(q) >= 3 and not any(ch.isalpha() for ch in q):
+        # Lead.phone is free text as typed; compare digits with the separators removed.
+        from django.db.models import Value
+        from django.db.models.functions import Replace
+
+        stripped = F("phone")
+        for ch in (" ", "-", "(", ")", "+", "."):
+            stripped = Replace(stripped, Value(ch), Value(""))
+        qs = qs.annotate(_phone_digits=stripped)
+        for key in _phone_keys(q):
+            cond |= Q(_phone_digits__contains=key)
+            if key.startswith("7") and len(key) == 11:
+                cond |= Q(_phone_digits__contains="8" + key[1:])
+    qs = qs.filter(cond).order_by("-created_at", "-pk")
+    return [
+        {
+            "title": lead.title,
+            "url": reverse("sales:lead_detail", args=[lead.pk]),
+            "hint": " ".join(p for p in (lead.last_name, lead.first_name) if p),
+        }
+        for lead in qs[:limit]
+    ]
