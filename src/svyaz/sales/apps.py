@@ -6,3 +6,7 @@ class SalesConfig(AppConfig):
     name = "svyaz.sales"
     label = "sales"
     verbose_name = _("Sales")
+
+    def ready(self) -> None:
+        # Registers the lead, deal, order and product list specs (bulk actions, saved views).
+        from svyaz.sales import lists  # noqa: F401

@@ -43,6 +43,7 @@ class Lead(OwnedModel):
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     company_name = models.CharField(_("company"), max_length=255, blank=True)
+    company_inn = models.CharField(_("company INN"), max_length=12, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, blank=True)
@@ -50,17 +51,34 @@ class Lead(OwnedModel):
     utm_source = models.CharField("utm_source", max_length=128, blank=True)
     utm_medium = models.CharField("utm_medium", max_length=128, blank=True)
     utm_campaign = models.CharField("utm_campaign", max_length=128, blank=True)
-    status = models.CharField(_("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    status = models.CharField(
+        _("status"), max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW
+    )
     description = models.TextField(_("description"), blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="leads")
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
     )
     company = models.ForeignKey(
-        Company, verbose_name=_("company"), on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+        Company,
+        verbose_name=_("company"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
     )
     deal = models.ForeignKey(
-        "Deal", verbose_name=_("deal"), on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+        "Deal",
+        verbose_name=_("deal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
     )
     converted_at = models.DateTimeField(_("converted"), null=True, blank=True)
 
@@ -101,7 +119,9 @@ class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(_("name"), max_length=128)
     position = models.PositiveIntegerField(_("position"), default=0)
-    kind = models.CharField(_("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN
+    )
     probability = models.PositiveSmallIntegerField(
         _("probability, %"), default=10, validators=[MaxValueValidator(100)]
     )
@@ -166,7 +186,9 @@ class PriceListItem(models.Model):
     price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["price_list", "product"], name="pricelistitem_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "product"], name="pricelistitem_uniq")
+        ]
         verbose_name = _("price list item")
         verbose_name_plural = _("price list items")
 
@@ -176,9 +198,13 @@ class PriceListItem(models.Model):
 
 class Deal(OwnedModel):
     title = models.CharField(_("title"), max_length=255)
-    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="deals"
+    )
     # Only sales.services.deal_stage_change() sets this after creation.
-    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="deals"
+    )
     amount = models.DecimalField(
         _("amount"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
     )
@@ -188,10 +214,20 @@ class Deal(OwnedModel):
         _("probability, %"), null=True, blank=True, validators=[MaxValueValidator(100)]
     )
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.PROTECT, null=True, blank=True, related_name="deals"
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
     )
     company = models.ForeignKey(
-        Company, verbose_name=_("company"), on_delete=models.PROTECT, null=True, blank=True, related_name="deals"
+        Company,
+        verbose_name=_("company"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deals",
     )
     price_list = models.ForeignKey(
         PriceList, verbose_name=_("price list"), on_delete=models.SET_NULL, null=True, blank=True
@@ -222,15 +258,23 @@ class Deal(OwnedModel):
 
 class DealLine(models.Model):
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True
+    )
     name = models.CharField(_("name"), max_length=255)
     quantity = models.DecimalField(
-        _("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"),
+        _("quantity"),
+        max_digits=12,
+        decimal_places=3,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0.001"))],
     )
     price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(Decimal("0"))])
     discount_percent = models.DecimalField(
-        _("discount, %"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        _("discount, %"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
     )
 
@@ -245,7 +289,9 @@ class DealLine(models.Model):
     @property
     def total(self) -> Decimal:
         gross = self.quantity * self.price
-        return (gross * (Decimal("100") - self.discount_percent) / Decimal("100")).quantize(Decimal("0.01"))
+        return (gross * (Decimal("100") - self.discount_percent) / Decimal("100")).quantize(
+            Decimal("0.01")
+        )
 
 
 class DealStageChange(models.Model):
@@ -253,7 +299,9 @@ class DealStageChange(models.Model):
     computed from these rows, never guessed."""
 
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_changes")
-    from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    from_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now, db_index=True)
     changed_by = models.ForeignKey(
@@ -282,20 +330,37 @@ class Order(OwnedModel):
 
     number = models.CharField(_("number"), max_length=32, blank=True, db_index=True)
     contact = models.ForeignKey(
-        Contact, verbose_name=_("contact"), on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        Contact,
+        verbose_name=_("contact"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
     )
     company = models.ForeignKey(
-        Company, verbose_name=_("company"), on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+        Company,
+        verbose_name=_("company"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
     )
     deal = models.ForeignKey(
-        Deal, verbose_name=_("deal"), on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+        Deal,
+        verbose_name=_("deal"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
     )
     ordered_at = models.DateTimeField(_("date"), default=timezone.now)
     amount = models.DecimalField(
         _("amount"), **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
     )
     currency = currency_field()
-    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.NEW)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.NEW
+    )
     external_id = models.CharField(_("external id"), max_length=64, blank=True, db_index=True)
 
     class Meta:
@@ -314,10 +379,15 @@ class Order(OwnedModel):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), on_delete=models.PROTECT, null=True, blank=True
+    )
     name = models.CharField(_("name"), max_length=255)
     quantity = models.DecimalField(
-        _("quantity"), max_digits=12, decimal_places=3, default=Decimal("1"),
+        _("quantity"),
+        max_digits=12,
+        decimal_places=3,
+        default=Decimal("1"),
         validators=[MinValueValidator(Decimal("0.001"))],
     )
     price = models.DecimalField(_("price"), **MONEY, validators=[MinValueValidator(Decimal("0"))])

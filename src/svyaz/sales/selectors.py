@@ -1,0 +1,211 @@
+"""Every read of the sales app, scoped through core.scoping.visible_to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
+from django.http import Http404
+from django.utils import timezone
+
+from svyaz.contacts.models import Company, Contact
+from svyaz.core.scoping import visible_to
+from svyaz.sales.models import (
+    Deal,
+    DealLine,
+    DealStageChange,
+    Lead,
+    LostReason,
+    Order,
+    Pipeline,
+    PriceList,
+    Product,
+    Stage,
+)
+
+BOARD_CARDS_PER_STAGE = 100
+
+
+def _get(qs: QuerySet, pk) -> Any:
+    try:
+        return qs.get(pk=int(pk))
+    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
+# --- leads -----------------------------------------------------------------------------
+
+
+def lead_list(*, user) -> QuerySet[Lead]:
+    return visible_to(user, Lead.objects.all()).select_related("owner")
+
+
+def lead_get(*, user, pk) -> Lead:
+    return _get(lead_list(user=user).select_related("contact", "company", "deal"), pk)
+
+
+def lead_search(qs: QuerySet[Lead], q: str) -> QuerySet[Lead]:
+    from svyaz.core.phones import phone_search_keys
+
+    cond = (
+        Q(title__icontains=q)
+        | Q(first_name__icontains=q)
+        | Q(last_name__icontains=q)
+        | Q(company_name__icontains=q)
+        | Q(email__icontains=q)
+    )
+    for key in phone_search_keys(q):
+        if len(key) >= 5:
+            cond |= Q(phone__contains=key)
+    return qs.filter(cond)
+
+
+# --- deals -----------------------------------------------------------------------------
+
+
+def deal_list(*, user) -> QuerySet[Deal]:
+    return visible_to(user, Deal.objects.all()).select_related(
+        "stage", "pipeline", "contact", "company", "owner"
+    )
+
+
+def deal_get(*, user, pk) -> Deal:
+    return _get(deal_list(user=user).select_related("lost_reason", "price_list"), pk)
+
+
+def deal_search(qs: QuerySet[Deal], q: str) -> QuerySet[Deal]:
+    return qs.filter(
+        Q(title__icontains=q) | Q(contact__full_name__icontains=q) | Q(company__name__icontains=q)
+    )
+
+
+def deal_lines(*, deal: Deal) -> list[DealLine]:
+    return list(deal.lines.select_related("product"))
+
+
+def deal_stage_history(*, deal: Deal) -> list[DealStageChange]:
+    return list(
+        deal.stage_changes.select_related("from_stage", "to_stage", "changed_by").order_by(
+            "-changed_at", "-id"
+        )
+    )
+
+
+def deal_orders(*, user, deal: Deal) -> list[Order]:
+    return list(visible_to(user, Order.objects.filter(deal=deal)))
+
+
+def pipelines() -> list[Pipeline]:
+    return list(Pipeline.objects.prefetch_related("stages"))
+
+
+def pipeline_get(pk) -> Pipeline | None:
+    qs = Pipeline.objects.order_by("-is_default", "position", "id")
+    if pk not in (None, ""):
+        try:
+            return qs.filter(pk=int(pk)).first() or qs.first()
+        except (TypeError, ValueError):
+            pass
+    return qs.first()
+
+
+def lost_reasons() -> list[LostReason]:
+    return list(LostReason.objects.all())
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    cards: list[Deal] = field(default_factory=list)
+    count: int = 0
+    totals: list[tuple[Decimal, str]] = field(default_factory=list)  # (amount, currency)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.cards))
+
+
+def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[BoardColumn]:
+    """One column per stage: counts and totals per currency from one aggregate query, the
+    newest-moved cards (up to BOARD_CARDS_PER_STAGE per stage) from one windowed query.
+    `deals` is the user's scoped, filtered queryset. Three queries whatever the size."""
+    columns = {s.pk: BoardColumn(stage=s) for s in pipeline.stages.order_by("position", "id")}
+    qs = deals.filter(pipeline=pipeline)
+    for row in (
+        qs.order_by().values("stage_id", "currency").annotate(n=Count("id"), total=Sum("amount"))
+    ):
+        col = columns.get(row["stage_id"])
+        if col is not None:
+            col.count += row["n"]
+            col.totals.append((row["total"] or Decimal("0"), row["currency"]))
+    cards = (
+        qs.select_related("contact", "company", "owner")
+        .annotate(
+            rn=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("stage_changed_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rn__lte=BOARD_CARDS_PER_STAGE)
+        .order_by("stage_id", "-stage_changed_at", "-id")
+    )
+    now = timezone.now()
+    for deal in cards:
+        deal.days_in_stage = max(0, (now - deal.stage_changed_at).days)
+        col = columns.get(deal.stage_id)
+        if col is not None:
+            col.cards.append(deal)
+    for col in columns.values():
+        col.totals.sort(key=lambda t: t[1])
+    return list(columns.values())
+
+
+# --- orders, products ------------------------------------------------------------------
+
+
+def order_list(*, user) -> QuerySet[Order]:
+    return visible_to(user, Order.objects.all()).select_related(
+        "contact", "company", "owner", "deal"
+    )
+
+
+def order_get(*, user, pk) -> Order:
+    return _get(order_list(user=user), pk)
+
+
+def order_search(qs: QuerySet[Order], q: str) -> QuerySet[Order]:
+    return qs.filter(
+        Q(number__icontains=q)
+        | Q(contact__full_name__icontains=q)
+        | Q(company__name__icontains=q)
+        | Q(external_id=q)
+    )
+
+
+def product_list(*, user=None, active_only: bool = False) -> QuerySet[Product]:
+    qs = Product.objects.all()
+    return qs.filter(is_active=True) if active_only else qs
+
+
+def product_get(pk) -> Product:
+    return _get(Product.objects.all(), pk)
+
+
+def product_search(qs: QuerySet[Product], q: str) -> QuerySet[Product]:
+    return qs.filter(Q(name__icontains=q) | Q(sku__icontains=q))
+
+
+def price_lists() -> QuerySet[PriceList]:
+    return PriceList.objects.all()
+
+
+def contacts_for(*, user) -> QuerySet[Contact]:
+    return visible_to(user, Contact.objects.all()).only("id", "full_name")
+
+
+def companies_for(*, user) -> QuerySet[Company]:
+    return visible_to(user, Company.objects.all()).only("id", "name")
