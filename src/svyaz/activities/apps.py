@@ -6,3 +6,7 @@ class ActivitiesConfig(AppConfig):
     name = "svyaz.activities"
     label = "activities"
     verbose_name = _("Activities")
+
+    def ready(self) -> None:
+        # Registers the activity list spec (bulk actions, saved views).
+        from svyaz.activities import lists  # noqa: F401

@@ -32,7 +32,9 @@ class CallOutcome(models.TextChoices):
 
 class Activity(OwnedModel):
     kind = models.CharField(_("type"), max_length=8, choices=ActivityKind.choices)
-    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices, blank=True)
+    direction = models.CharField(
+        _("direction"), max_length=3, choices=Direction.choices, blank=True
+    )
     channel = models.CharField(_("channel"), max_length=32, blank=True)
     subject = models.CharField(_("subject"), max_length=255, blank=True)
     body = models.TextField(_("text"), blank=True)
@@ -40,15 +42,28 @@ class Activity(OwnedModel):
     duration_seconds = models.PositiveIntegerField(_("duration, s"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=16, choices=CallOutcome.choices, blank=True)
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, null=True, blank=True,
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="activities",
     )
     company = models.ForeignKey(
-        "contacts.Company", verbose_name=_("company"), on_delete=models.CASCADE, null=True, blank=True,
+        "contacts.Company",
+        verbose_name=_("company"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="activities",
     )
     deal = models.ForeignKey(
-        "sales.Deal", verbose_name=_("deal"), on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+        "sales.Deal",
+        verbose_name=_("deal"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="activities",
     )
 
     class Meta:

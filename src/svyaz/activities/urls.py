@@ -1,16 +1,10 @@
-"""Placeholder routes: the owner of this app replaces them with real views."""
-
-from django.http import HttpResponse
 from django.urls import path
+
+from svyaz.activities import views
 
 app_name = "activities"
 
-
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("activity-create/", _todo, name="activity_create"),
-    path("activity-list/", _todo, name="activity_list"),
+    path("new/", views.activity_create, name="activity_create"),
+    path("", views.activity_list, name="activity_list"),
 ]

@@ -6,3 +6,7 @@ class FollowupsConfig(AppConfig):
     name = "svyaz.followups"
     label = "followups"
     verbose_name = _("Follow-ups")
+
+    def ready(self) -> None:
+        # Registers the task list spec (bulk actions, saved views).
+        from svyaz.followups import lists  # noqa: F401

@@ -29,32 +29,58 @@ class FollowupStatus(models.TextChoices):
 class Followup(OwnedModel):
     """A task for an employee, or a callback promised to a client."""
 
-    kind = models.CharField(_("type"), max_length=8, choices=FollowupKind.choices, default=FollowupKind.TASK)
+    kind = models.CharField(
+        _("type"), max_length=8, choices=FollowupKind.choices, default=FollowupKind.TASK
+    )
     title = models.CharField(_("title"), max_length=255)
     description = models.TextField(_("description"), blank=True)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("assignee"), on_delete=models.PROTECT, related_name="followups"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        related_name="followups",
     )
     due_at = models.DateTimeField(_("due"))
-    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
     remind_at = models.DateTimeField(_("remind at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminder sent"), null=True, blank=True, editable=False)
-    status = models.CharField(_("status"), max_length=10, choices=FollowupStatus.choices, default=FollowupStatus.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=FollowupStatus.choices, default=FollowupStatus.OPEN
+    )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
     result = models.TextField(_("result"), blank=True)
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, null=True, blank=True,
+        "contacts.Contact",
+        verbose_name=_("contact"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="followups",
     )
     company = models.ForeignKey(
-        "contacts.Company", verbose_name=_("company"), on_delete=models.CASCADE, null=True, blank=True,
+        "contacts.Company",
+        verbose_name=_("company"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="followups",
     )
     deal = models.ForeignKey(
-        "sales.Deal", verbose_name=_("deal"), on_delete=models.CASCADE, null=True, blank=True, related_name="followups"
+        "sales.Deal",
+        verbose_name=_("deal"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="followups",
     )
     source_activity = models.ForeignKey(
-        "activities.Activity", verbose_name=_("from activity"), on_delete=models.SET_NULL, null=True, blank=True,
+        "activities.Activity",
+        verbose_name=_("from activity"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="followups",
     )
 
@@ -63,7 +89,8 @@ class Followup(OwnedModel):
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="followup_myday_idx"),
             models.Index(
-                fields=["remind_at"], name="followup_remind_idx",
+                fields=["remind_at"],
+                name="followup_remind_idx",
                 condition=Q(status="open", reminded_at__isnull=True, remind_at__isnull=False),
             ),
         ]
@@ -81,16 +108,22 @@ class Followup(OwnedModel):
 class Notification(models.Model):
     """An in-app message for one user (reminders, assignments)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
     text = models.CharField(_("text"), max_length=500)
     url = models.CharField(max_length=300, blank=True)
-    followup = models.ForeignKey(Followup, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    followup = models.ForeignKey(
+        Followup, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_idx")]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_user_idx")
+        ]
         constraints = [
             # A reminder notifies once per task and user, even if the job runs twice.
             models.UniqueConstraint(fields=["user", "followup"], name="notification_followup_once")

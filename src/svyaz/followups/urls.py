@@ -1,19 +1,17 @@
-"""Placeholder routes: the owner of this app replaces them with real views."""
-
-from django.http import HttpResponse
 from django.urls import path
+
+from svyaz.followups import views
 
 app_name = "followups"
 
-
-def _todo(request, *args, **kwargs):
-    return HttpResponse("todo")
-
-
 urlpatterns = [
-    path("my-day/", _todo, name="my_day"),
-    path("task-list/", _todo, name="task_list"),
-    path("followup-create/", _todo, name="followup_create"),
-    path("followup-complete/<int:pk>/", _todo, name="followup_complete"),
-    path("notifications/", _todo, name="notifications"),
+    path("my-day/", views.my_day, name="my_day"),
+    path("", views.task_list, name="task_list"),
+    path("new/", views.followup_create, name="followup_create"),
+    path("<int:pk>/", views.followup_edit, name="followup_edit"),
+    path("<int:pk>/complete/", views.followup_complete, name="followup_complete"),
+    path("<int:pk>/cancel/", views.followup_cancel, name="followup_cancel"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
 ]

@@ -1,0 +1,209 @@
+"""Pages for follow-ups: My day (the landing page), the task form and list, completing
+a task (HTMX), notifications. Thin: selectors read, services write."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from svyaz.activities.subjects import subject_url
+from svyaz.activities.views import done_redirect, preset_subjects, quick_times, safe_next
+from svyaz.core.errors import PermissionDenied
+from svyaz.core.lists import list_view, paginate
+from svyaz.followups import selectors, services
+from svyaz.followups.forms import FollowupForm
+from svyaz.followups.lists import followup_list_spec
+
+
+def _day_param(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _my_day_context(request, day: date | None) -> dict:
+    data = selectors.my_day(user=request.user, day=day)
+    day = data["day"]
+    return {
+        **data,
+        "prev_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "tomorrow": data["today"] + timedelta(days=1),
+        "is_today": day == data["today"],
+    }
+
+
+@login_required
+@require_GET
+def my_day(request):
+    context = _my_day_context(request, _day_param(request.GET.get("date")))
+    if request.htmx and request.htmx.target == "my-day-body":
+        return render(request, "followups/my_day.html#body", context)
+    return render(request, "followups/my_day.html", context)
+
+
+@login_required
+@require_POST
+def followup_complete(request, pk: int):
+    followup = selectors.followup_get(user=request.user, pk=pk)
+    error = ""
+    try:
+        followup = services.followup_complete(
+            actor=request.user, followup=followup, result=request.POST.get("result", "")
+        )
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(str(exc))
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, _("Done: %(title)s") % {"title": followup.title})
+        return redirect(safe_next(request) or reverse("followups:my_day"))
+    if error:
+        followup.row_error = error
+        followup.overdue_now = followup.is_overdue
+        return render(
+            request,
+            "followups/my_day.html#row",
+            {"row": followup, "day": _day_param(request.POST.get("date"))},
+        )
+    # The row disappears from My day; the counters refresh out of band.
+    if "date" in request.POST:
+        context = _my_day_context(request, _day_param(request.POST.get("date")))
+        return render(request, "followups/my_day.html#counters", {**context, "oob": True})
+    return HttpResponse("")
+
+
+@login_required
+@require_POST
+def followup_cancel(request, pk: int):
+    followup = selectors.followup_get(user=request.user, pk=pk)
+    try:
+        services.followup_cancel(
+            actor=request.user, followup=followup, reason=request.POST.get("reason", "")
+        )
+    except PermissionDenied as exc:
+        return HttpResponseForbidden(str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Cancelled: %(title)s") % {"title": followup.title})
+    return done_redirect(request, safe_next(request) or reverse("followups:my_day"))
+
+
+def _form_page(request, form, *, followup=None, preset=None):
+    context = {
+        "form": form,
+        "followup": followup,
+        "preset": preset or {},
+        "next": safe_next(request),
+        "quick": quick_times(request.user),
+        "is_partial": bool(request.htmx),
+    }
+    template = (
+        "followups/followup_form.html#form" if request.htmx else "followups/followup_form.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def followup_create(request):
+    preset = preset_subjects(request)
+    if request.method == "POST":
+        form = FollowupForm(request.POST, user=request.user, preset=preset)
+        if form.is_valid():
+            try:
+                followup = services.followup_create(actor=request.user, **form.service_data())
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Task created: %(title)s") % {"title": followup.title})
+                url = (
+                    safe_next(request)
+                    or subject_url(
+                        contact=followup.contact, company=followup.company, deal=followup.deal
+                    )
+                    or reverse("followups:my_day")
+                )
+                return done_redirect(request, url)
+    else:
+        initial = {}
+        if request.GET.get("kind"):
+            initial["kind"] = request.GET["kind"]
+        form = FollowupForm(user=request.user, preset=preset, initial=initial)
+    return _form_page(request, form, preset=preset)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def followup_edit(request, pk: int):
+    followup = selectors.followup_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        form = FollowupForm(request.POST, user=request.user, instance=followup)
+        if form.is_valid():
+            data = form.service_data()
+            if data.get("remind_at") is None:
+                data.pop("remind_at")  # empty: keep the reminder's lead time
+            try:
+                services.followup_update(actor=request.user, followup=followup, data=data)
+            except PermissionDenied as exc:
+                return HttpResponseForbidden(str(exc))
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(request, _("Saved."))
+                return done_redirect(
+                    request, safe_next(request) or reverse("followups:followup_edit", args=[pk])
+                )
+    else:
+        form = FollowupForm(user=request.user, instance=followup)
+    return _form_page(request, form, followup=followup)
+
+
+@login_required
+@require_GET
+def task_list(request):
+    return list_view(request, followup_list_spec)
+
+
+@login_required
+@require_GET
+def notifications(request):
+    page = paginate(
+        selectors.notification_list(user=request.user).select_related("followup"),
+        request.GET.get("page"),
+    )
+    return render(request, "followups/notifications.html", {"page": page, "now": timezone.now()})
+
+
+@login_required
+@require_POST
+def notification_read(request, pk: int):
+    services.notification_mark_read(user=request.user, notification_id=pk)
+    if request.htmx:
+        note = selectors.notification_list(user=request.user).filter(pk=pk).first()
+        if note is None:
+            return HttpResponse("")
+        return render(request, "followups/notifications.html#row", {"note": note})
+    return redirect(safe_next(request) or reverse("followups:notifications"))
+
+
+@login_required
+@require_POST
+def notifications_read_all(request):
+    n = services.notification_mark_read(user=request.user)
+    messages.success(request, _("%(n)d notification(s) marked read.") % {"n": n})
+    return redirect(reverse("followups:notifications"))
