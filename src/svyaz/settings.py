@@ -183,6 +183,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 
 # --- Business defaults -------------------------------------------------------
+# The address people use to reach Svyaz: links in emails (reminders) start with it.
+SVYAZ_SITE_URL = os.environ.get("SVYAZ_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SVYAZ_BASE_CURRENCY = os.environ.get("SVYAZ_BASE_CURRENCY", "RUB")
 SVYAZ_CURRENCIES = envlist("SVYAZ_CURRENCIES", ["RUB", "USD", "EUR"])
 SVYAZ_DEFAULT_REGION = os.environ.get("SVYAZ_DEFAULT_REGION", "RU")
@@ -209,7 +211,10 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "reminders-send-due": {"task": "svyaz.followups.tasks.reminders_send_due", "schedule": 60.0},
+    "reminders-send-due": {
+        "task": "svyaz.followups.tasks.reminders_send_due",
+        "schedule": float(envint("SVYAZ_REMINDERS_INTERVAL", 60)),
+    },
 }
 SVYAZ_EMBEDDED_SCHEDULER = envbool("SVYAZ_EMBEDDED_SCHEDULER", not CELERY_BROKER_URL)
 
