@@ -18,6 +18,8 @@ from tests.factories import DepartmentFactory, PipelineFactory, UserFactory
 def _test_settings(settings):
     # Tests assert on English messages unless they switch language themselves.
     settings.LANGUAGE_CODE = "en"
+    # Factories hash a password per user; PBKDF2 would spend most of the suite's time there.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No collectstatic in tests: serve static files from the app folders.
     settings.STORAGES = {
         **settings.STORAGES,

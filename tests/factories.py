@@ -61,6 +61,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
 class PipelineFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Pipeline
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Pipeline {n}")
     is_default = True

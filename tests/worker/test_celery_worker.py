@@ -96,7 +96,7 @@ def test_it_loses_nothing_and_doubles_nothing_when_a_worker_is_killed_mid_job(tm
     from celery import Celery
 
     queue = f"svyaz-test-{uuid.uuid4().hex[:8]}"
-    sender = Celery(broker=BROKER)
+    sender = Celery(broker=BROKER, set_as_current=False)
     log = tmp_path / "worker.log"
     keys = [f"job-{uuid.uuid4().hex[:6]}-{i}" for i in range(3)]
     worker = _start_worker(queue, log)

@@ -15,5 +15,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("api-token/", views.api_token, name="api_token"),
     path("language/", views.language_switch, name="language"),
 ]

@@ -11,7 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from svyaz.accounts.forms import ProfileForm
-from svyaz.accounts.services import user_update_preferences
+from svyaz.accounts.services import (
+    user_api_token_revoke,
+    user_api_token_rotate,
+    user_update_preferences,
+)
 
 
 @login_required
@@ -30,7 +34,25 @@ def profile(request):
         else:
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
         return response
-    return render(request, "accounts/profile.html", {"form": form})
+    from rest_framework.authtoken.models import Token
+
+    has_token = Token.objects.filter(user=request.user).exists()
+    return render(request, "accounts/profile.html", {"form": form, "has_token": has_token})
+
+
+@require_POST
+@login_required
+def api_token(request):
+    """Create (or replace) or revoke the user's personal API token. The key is shown once."""
+    if request.POST.get("action") == "revoke":
+        user_api_token_revoke(user=request.user)
+        messages.success(request, _("API token revoked."))
+        return redirect("accounts:profile")
+    key = user_api_token_rotate(user=request.user)
+    messages.success(
+        request, _("Your new API token (shown once, copy it now): %(key)s") % {"key": key}
+    )
+    return redirect("accounts:profile")
 
 
 @require_POST

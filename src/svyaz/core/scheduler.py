@@ -20,8 +20,11 @@ _started = threading.Event()
 
 
 def run_due_jobs(last_run: dict[str, float], now: float) -> list[str]:
-    """Run every scheduled task whose interval has passed; return their names."""
-    from celery import current_app
+    """Run every scheduled task whose interval has passed; return the names that succeeded.
+
+    A failing job is logged and waits for its next interval; the others still run.
+    """
+    from svyaz.celery import app
 
     ran = []
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
@@ -29,11 +32,16 @@ def run_due_jobs(last_run: dict[str, float], now: float) -> list[str]:
         if now - last_run.get(name, 0.0) < interval:
             continue
         last_run[name] = now
-        try:
-            current_app.tasks[entry["task"]].apply()
-            ran.append(name)
-        except Exception:
-            log.exception("periodic job %s failed", name)
+        task = app.tasks.get(entry["task"])
+        if task is None:
+            log.error("periodic job %s failed: task %s is not registered", name, entry["task"])
+            continue
+        # throw=False: the outcome is read from the result, whatever task_eager_propagates says.
+        result = task.apply(throw=False)
+        if result.failed():
+            log.error("periodic job %s failed: %r", name, result.result)
+            continue
+        ran.append(name)
     return ran
 
 
