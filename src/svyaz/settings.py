@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "svyaz.sales",
     "svyaz.activities",
     "svyaz.followups",
+    "svyaz.dataquality",
+    "svyaz.intake",
 ]
 
 MIDDLEWARE = [

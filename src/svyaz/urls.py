@@ -9,6 +9,8 @@ api_patterns = [
     path("", include("svyaz.sales.api")),
     path("", include("svyaz.activities.api")),
     path("", include("svyaz.followups.api")),
+    path("", include("svyaz.dataquality.api")),
+    path("", include("svyaz.intake.api")),
     path("", include("svyaz.core.api_urls")),
 ]
 
@@ -19,6 +21,8 @@ urlpatterns = [
     path("sales/", include("svyaz.sales.urls")),
     path("activities/", include("svyaz.activities.urls")),
     path("tasks/", include("svyaz.followups.urls")),
+    path("data/", include("svyaz.dataquality.urls")),
+    path("intake/", include("svyaz.intake.urls")),
     path("", include("svyaz.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_patterns)),
