@@ -21,7 +21,7 @@ from svyaz.core.custom_fields import clean_custom_values
 from svyaz.core.events import emit
 from svyaz.core.models import Tag, TimelineKind
 from svyaz.core.phones import normalize_phone, phone_digits
-from svyaz.core.timeline import field_changes, snapshot, timeline_add
+from svyaz.core.timeline import field_changes, snapshot, subjects_of, timeline_add
 
 CONTACT_FIELDS = (
     "first_name",
@@ -196,6 +196,37 @@ def _write_tags(obj, names: list[str]) -> None:
     obj.tags.set(tags)
 
 
+def _write_children_and_log(obj, *, actor, changes, phones, emails, tags, addresses) -> None:
+    """The shared end of contact_update and company_update: replace phones, emails, tags and
+    addresses when given, then write ONE timeline row listing every changed field."""
+    old_phones, numbers = phones
+    old_emails, addrs = emails
+    for name, label, old, new, write in (
+        ("phones", _("phones"), old_phones, numbers, _write_phones),
+        ("emails", _("emails"), old_emails, addrs, _write_emails),
+    ):
+        if new is not None and new != old:
+            write(obj, new)
+            changes.append(
+                {"field": name, "label": str(label), "old": ", ".join(old), "new": ", ".join(new)}
+            )
+    if tags is not None:
+        _write_tags(obj, tags)
+    if addresses is not None:
+        _write_addresses(obj, addresses)
+    if changes:
+        timeline_add(
+            kind=TimelineKind.CHANGE,
+            title=_("Changed: %(fields)s") % {"fields": ", ".join(c["label"] for c in changes)},
+            body="\n".join(f"{c['label']}: {c['old'] or '—'} → {c['new'] or '—'}" for c in changes),
+            actor=actor,
+            obj=obj,
+            data={"changes": changes},
+            **subjects_of(obj),
+        )
+        emit(f"{obj._meta.model_name}.updated", pk=obj.pk, fields=[c["field"] for c in changes])
+
+
 def _clean_owner(actor, owner):
     return owner if owner is not None else actor
 
@@ -307,41 +338,15 @@ def contact_update(*, actor, contact: Contact, data: dict[str, Any]) -> Contact:
         raise ValidationError(errors)
     contact.save()
     changes = field_changes(contact, before, tracked)
-    if numbers is not None and numbers != old_phones:
-        _write_phones(contact, numbers)
-        changes.append(
-            {
-                "field": "phones",
-                "label": str(_("phones")),
-                "old": ", ".join(old_phones),
-                "new": ", ".join(numbers),
-            }
-        )
-    if addrs is not None and addrs != old_emails:
-        _write_emails(contact, addrs)
-        changes.append(
-            {
-                "field": "emails",
-                "label": str(_("emails")),
-                "old": ", ".join(old_emails),
-                "new": ", ".join(addrs),
-            }
-        )
-    if tags is not None:
-        _write_tags(contact, tags)
-    if addresses is not None:
-        _write_addresses(contact, addresses)
-    if changes:
-        timeline_add(
-            kind=TimelineKind.CHANGE,
-            title=_("Changed: %(fields)s") % {"fields": ", ".join(c["label"] for c in changes)},
-            body="\n".join(f"{c['label']}: {c['old'] or '—'} → {c['new'] or '—'}" for c in changes),
-            actor=actor,
-            contact=contact,
-            obj=contact,
-            data={"changes": changes},
-        )
-        emit("contact.updated", pk=contact.pk, fields=[c["field"] for c in changes])
+    _write_children_and_log(
+        contact,
+        actor=actor,
+        changes=changes,
+        phones=(old_phones, numbers),
+        emails=(old_emails, addrs),
+        tags=tags,
+        addresses=addresses,
+    )
     return contact
 
 
@@ -555,39 +560,13 @@ def company_update(*, actor, company: Company, data: dict[str, Any]) -> Company:
         raise ValidationError(errors)
     company.save()
     changes = field_changes(company, before, tracked)
-    if numbers is not None and numbers != old_phones:
-        _write_phones(company, numbers)
-        changes.append(
-            {
-                "field": "phones",
-                "label": str(_("phones")),
-                "old": ", ".join(old_phones),
-                "new": ", ".join(numbers),
-            }
-        )
-    if addrs is not None and addrs != old_emails:
-        _write_emails(company, addrs)
-        changes.append(
-            {
-                "field": "emails",
-                "label": str(_("emails")),
-                "old": ", ".join(old_emails),
-                "new": ", ".join(addrs),
-            }
-        )
-    if tags is not None:
-        _write_tags(company, tags)
-    if addresses is not None:
-        _write_addresses(company, addresses)
-    if changes:
-        timeline_add(
-            kind=TimelineKind.CHANGE,
-            title=_("Changed: %(fields)s") % {"fields": ", ".join(c["label"] for c in changes)},
-            body="\n".join(f"{c['label']}: {c['old'] or '—'} → {c['new'] or '—'}" for c in changes),
-            actor=actor,
-            company=company,
-            obj=company,
-            data={"changes": changes},
-        )
-        emit("company.updated", pk=company.pk, fields=[c["field"] for c in changes])
+    _write_children_and_log(
+        company,
+        actor=actor,
+        changes=changes,
+        phones=(old_phones, numbers),
+        emails=(old_emails, addrs),
+        tags=tags,
+        addresses=addresses,
+    )
     return company
