@@ -104,7 +104,7 @@ def test_the_embedded_scheduler_knows_the_task(manager, make_task):
 
     assert "svyaz.followups.tasks.reminders_send_due" in current_app.tasks
     make_task(due_at=msk(2020, 1, 1, 12))
-    assert run_due_jobs({}, 1_000_000.0) == ["reminders-send-due"]
+    assert "reminders-send-due" in run_due_jobs({}, 1_000_000.0)
     assert Notification.objects.count() == 1
 
 

@@ -7,7 +7,7 @@ from svyaz.accounts.models import Department, User
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "parent", "head"]
+    list_display = ["name", "parent", "head", "require_2fa"]
     search_fields = ["name"]
     autocomplete_fields = ["parent", "head"]
 

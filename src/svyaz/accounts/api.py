@@ -96,7 +96,7 @@ class IsStaffOrReadOnly(permissions.BasePermission):
 class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
-        fields = ["id", "name", "parent", "head"]
+        fields = ["id", "name", "parent", "head", "require_2fa"]
 
     def validate_name(self, value: str) -> str:
         value = " ".join(value.split())

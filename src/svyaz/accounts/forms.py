@@ -23,3 +23,18 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones())
         self.fields["timezone"].choices = [("", _("Company default")), *[(z, z) for z in zones]]
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code from the app"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "class": "form-control",
+            }
+        ),
+    )

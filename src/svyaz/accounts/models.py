@@ -25,6 +25,11 @@ class Department(models.Model):
         blank=True,
         related_name="+",
     )
+    require_2fa = models.BooleanField(
+        _("require two-factor authentication"),
+        default=False,
+        help_text=_("Its people must set up a one-time code app before they can work."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -80,3 +85,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def must_use_2fa(self) -> bool:
+        """Two-factor authentication is required of this user (department rule or staff)."""
+        from django.conf import settings
+
+        if self.is_staff and settings.SVYAZ_REQUIRE_2FA_FOR_STAFF:
+            return True
+        return bool(self.department_id and self.department.require_2fa)

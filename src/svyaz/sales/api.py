@@ -13,6 +13,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, routers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -50,6 +52,7 @@ def _users():
     return get_user_model().objects.filter(is_active=True)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedPK(serializers.PrimaryKeyRelatedField):
     """A related id that must be visible to the requesting user (else "does not exist")."""
 
