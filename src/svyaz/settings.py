@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -83,6 +84,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "template_partials",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "svyaz.core",
     "svyaz.accounts",
     "svyaz.contacts",
@@ -102,10 +106,19 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "svyaz.accounts.middleware.TwoFactorMiddleware",
     "svyaz.accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: turns a login refused by the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username + address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "svyaz.urls"
@@ -196,6 +209,8 @@ SVYAZ_INACTIVE_AFTER_DAYS = envint("SVYAZ_INACTIVE_AFTER_DAYS", 365)
 SVYAZ_PAGE_SIZE = envint("SVYAZ_PAGE_SIZE", 50)
 # Lists count at most this many rows, then say "10,000+": no full COUNT on large tables.
 SVYAZ_COUNT_CAP = envint("SVYAZ_COUNT_CAP", 10_000)
+# Deleted records stay in the recycle bin this many days, then the purge job removes them.
+SVYAZ_RECYCLE_DAYS = envint("SVYAZ_RECYCLE_DAYS", 30)
 
 # --- Jobs --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -217,6 +232,13 @@ CELERY_BEAT_SCHEDULE = {
     "reminders-send-due": {
         "task": "svyaz.followups.tasks.reminders_send_due",
         "schedule": float(envint("SVYAZ_REMINDERS_INTERVAL", 60)),
+    },
+    # Web-form submissions and call events stored while the job queue was down.
+    "intake-submissions-retry": {"task": "svyaz.intake.tasks.submissions_retry", "schedule": 300.0},
+    "intake-call-events-retry": {"task": "svyaz.intake.tasks.call_events_retry", "schedule": 300.0},
+    "recycle-bin-purge": {
+        "task": "svyaz.core.tasks.recycle_bin_purge",
+        "schedule": float(envint("SVYAZ_RECYCLE_PURGE_INTERVAL", 24 * 60 * 60)),
     },
 }
 SVYAZ_EMBEDDED_SCHEDULER = envbool("SVYAZ_EMBEDDED_SCHEDULER", not CELERY_BROKER_URL)
@@ -268,11 +290,35 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get stable component names (and no warning in
+    # `manage.py check --deploy`).
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "svyaz.activities.models.ActivityKind",
+        "FollowupKindEnum": "svyaz.followups.models.FollowupKind",
+        "OrderStatusEnum": "svyaz.sales.models.OrderStatus",
+    },
 }
 
 # --- Security ----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 60 * 60 * 12)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Login throttling (django-axes): this many failures for one username from one address
+# lock that pair out for SVYAZ_LOGIN_LOCKOUT_MINUTES. Attempts and lockouts are kept in
+# the database (admin: "Access attempts", "Access failures"); deleting the attempt unlocks.
+AXES_FAILURE_LIMIT = envint("SVYAZ_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("SVYAZ_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "svyaz.accounts.views.locked_out"
+# Two-factor authentication (TOTP, django-otp). Users of a department with "require 2FA"
+# and, when this is on, every staff user must enrol before they can use Svyaz.
+SVYAZ_REQUIRE_2FA_FOR_STAFF = envbool("SVYAZ_REQUIRE_2FA_FOR_STAFF", False)
+OTP_TOTP_ISSUER = os.environ.get("SVYAZ_OTP_ISSUER", "Svyaz CRM")
+PASSWORD_RESET_TIMEOUT = envint("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
