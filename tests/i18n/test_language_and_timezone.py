@@ -120,3 +120,11 @@ def test_profile_rejects_a_bad_email(client, manager):
     )
     assert "email" in response.context["form"].errors
     assert User.objects.get(pk=manager.pk).email == manager.email
+
+
+def test_the_profile_page_title_is_only_its_title(client, manager):
+    client.force_login(manager)
+    html = client.get(reverse("accounts:profile")).content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "<" not in title and "Profile and language" in title
+    assert html.count('id="security"') == 1 and html.count('id="api-token"') == 1
