@@ -87,6 +87,39 @@ def email_exists(model, owner_field: str, q: str) -> Q | None:
     return Q(Exists(sub))
 
 
+def phone_owner_ids(model, owner_field: str, q: str) -> QuerySet | None:
+    """Ids of the owners (`owner_field`: "contact" or "company") of phones matching `q`,
+    as a subquery; None when `q` does not look like a phone. Same matching as
+    `phone_exists`, shaped for an index-driven `pk IN (…)` (trigram index on PostgreSQL)."""
+    if digit_count(q) < 3 or any(ch.isalpha() for ch in q):
+        return None
+    cond = Q()
+    for key in _phone_keys(q):
+        cond |= Q(digits__contains=key)
+    return model.objects.filter(cond, **{f"{owner_field}__isnull": False}).values(
+        f"{owner_field}_id"
+    )
+
+
+def email_owner_ids(model, owner_field: str, q: str) -> QuerySet | None:
+    """Like `phone_owner_ids` for e-mail addresses (same matching as `email_exists`)."""
+    if "@" not in q and "." not in q:
+        return None
+    return model.objects.filter(
+        email__icontains=q.strip(), **{f"{owner_field}__isnull": False}
+    ).values(f"{owner_field}_id")
+
+
+def matching_ids(parts: list[QuerySet]) -> Q:
+    """`pk IN (a UNION b UNION …)`: each part can use its own index, where
+    `a OR EXISTS(b) OR …` makes the database read every row of the outer table."""
+    if not parts:
+        return Q(pk__in=[])
+    parts = [part.order_by() for part in parts]  # no ORDER BY inside a compound statement
+    union = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
+    return Q(pk__in=union)
+
+
 @dataclass
 class SearchGroup:
     key: str

@@ -245,6 +245,10 @@ class Deal(OwnedModel):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["pipeline", "stage", "-created_at"], name="deal_board_idx"),
+            models.Index(
+                fields=["pipeline", "stage", "-stage_changed_at", "-id"],
+                name="deal_board_stage_idx",
+            ),
             models.Index(fields=["owner", "-created_at"], name="deal_owner_idx"),
             models.Index(fields=["contact"], name="deal_contact_idx"),
             models.Index(fields=["company"], name="deal_company_idx"),

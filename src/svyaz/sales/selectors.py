@@ -26,7 +26,7 @@ from svyaz.sales.models import (
     Stage,
 )
 
-BOARD_CARDS_PER_STAGE = 100
+BOARD_CARDS_PER_STAGE = 50
 
 
 def _get(qs: QuerySet, pk) -> Any:
@@ -128,9 +128,42 @@ class BoardColumn:
         return max(0, self.count - len(self.cards))
 
 
+def _board_card_ids(qs: QuerySet[Deal], stage_ids: list[int]) -> QuerySet:
+    """Ids of the newest-moved deals of each stage, at most BOARD_CARDS_PER_STAGE each.
+
+    Only narrow rows are ranked; the wide card columns are joined for the chosen ids.
+    Ranking whole rows with their joins was the board's cost at 10,000+ open deals
+    (docs/benchmarks.md). On PostgreSQL each stage is one LIMITed walk of
+    deal_board_stage_idx, glued with UNION ALL, so the cost does not grow with the
+    number of deals; SQLite (no LIMIT inside a compound) ranks with a window function.
+    """
+    from django.db import connections
+
+    if connections[qs.db].features.supports_slicing_ordering_in_compound and stage_ids:
+        per_stage = [
+            qs.filter(stage_id=stage_id)
+            .order_by("-stage_changed_at", "-id")
+            .values("pk")[:BOARD_CARDS_PER_STAGE]
+            for stage_id in stage_ids
+        ]
+        return per_stage[0].union(*per_stage[1:], all=True) if len(per_stage) > 1 else per_stage[0]
+    return (
+        qs.order_by()
+        .annotate(
+            rn=Window(
+                RowNumber(),
+                partition_by=[F("stage_id")],
+                order_by=[F("stage_changed_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rn__lte=BOARD_CARDS_PER_STAGE)
+        .values("pk")
+    )
+
+
 def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[BoardColumn]:
     """One column per stage: counts and totals per currency from one aggregate query, the
-    newest-moved cards (up to BOARD_CARDS_PER_STAGE per stage) from one windowed query.
+    newest-moved cards (up to BOARD_CARDS_PER_STAGE per stage) from one query.
     `deals` is the user's scoped, filtered queryset. Three queries whatever the size."""
     columns = {s.pk: BoardColumn(stage=s) for s in pipeline.stages.order_by("position", "id")}
     qs = deals.filter(pipeline=pipeline)
@@ -141,16 +174,10 @@ def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[Bo
         if col is not None:
             col.count += row["n"]
             col.totals.append((row["total"] or Decimal("0"), row["currency"]))
+    ranked = _board_card_ids(qs, list(columns))
     cards = (
-        qs.select_related("contact", "company", "owner")
-        .annotate(
-            rn=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("stage_changed_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rn__lte=BOARD_CARDS_PER_STAGE)
+        Deal.objects.filter(pk__in=ranked)
+        .select_related("contact", "company", "owner")
         .order_by("stage_id", "-stage_changed_at", "-id")
     )
     now = timezone.now()
