@@ -1,0 +1,32 @@
+"""Request hygiene shared by every page and API route."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
+
+
+class RejectNulCharactersMiddleware:
+    """Answer 400 to a query string or form field holding a NUL character.
+
+    PostgreSQL text cannot store NUL (it raises DataError → a 500), SQLite silently keeps
+    it; no person types one. Forms already refuse it field by field; this covers search
+    boxes, filters and any parameter read outside a form.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
+            "QUERY_STRING", ""
+        ):
+            return HttpResponseBadRequest(_("The request contains a NUL character."))
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            for values in request.POST.lists():
+                if any("\x00" in v for v in values[1]) or "\x00" in values[0]:
+                    return HttpResponseBadRequest(_("The request contains a NUL character."))
+        return self.get_response(request)
