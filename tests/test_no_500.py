@@ -49,7 +49,9 @@ JUNK_FORM = {
     "date": "2026-99-99",
     "page": "-3",
     "sort": "__class__",
-    "q": "' OR 1=1 --",
+    "q": "' OR 1=1 --\x00",
+    "description": "a\x00b",
+    "subject": "\x00",
     "next": "https://evil.example/",
     "custom_size": "huge",
 }
@@ -143,5 +145,15 @@ def test_a_nul_character_gets_a_clear_400(client, manager):
     # (The sweep above sends no NUL: this middleware would answer 400 before any view ran.)
     client.force_login(manager)
     assert client.get("/clients/contacts/?q=a%00b").status_code == 400
-    assert client.post("/clients/contacts/new/", {"first_name": "a\x00b"}).status_code == 400
+    assert (
+        client.post(
+            "/clients/contacts/new/",
+            "first_name=a%00b",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        == 400
+    )
+    # A multipart form reaches the form, whose fields refuse NUL with a field error.
+    response = client.post("/clients/contacts/new/", {"first_name": "a\x00b"})
+    assert response.status_code == 200 and "first_name" in response.context["form"].errors
     assert client.get("/clients/contacts/?q=ab").status_code == 200
