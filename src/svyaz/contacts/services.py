@@ -196,6 +196,31 @@ def _write_tags(obj, names: list[str]) -> None:
     obj.tags.set(tags)
 
 
+def _apply_update_data(obj, *, actor, data, fields, errors):
+    """The shared start of contact_update and company_update: set plain fields, owner and
+    custom values on `obj` (not saved yet) and clean the phones, emails, tags and addresses
+    to write after the save. Errors are collected into `errors` by field."""
+    data = dict(data)
+    old_phones = list(obj.phones.values_list("number", flat=True))
+    old_emails = list(obj.emails.values_list("email", flat=True))
+    numbers = _collect(errors, clean_phones, data.pop("phones")) if "phones" in data else None
+    addrs = _collect(errors, clean_emails, data.pop("emails")) if "emails" in data else None
+    tags = clean_tags(data.pop("tags")) if "tags" in data else None
+    addresses = data.pop("addresses", None)
+    if "custom" in data:
+        merged = {**(obj.custom or {}), **(data.pop("custom") or {})}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        obj.custom = _collect(errors, clean_custom_values, obj._meta.model_name, merged) or {}
+    if "owner" in data:
+        owner = data.pop("owner") or actor
+        obj.owner = owner
+        obj.department_id = owner.department_id
+    _split_fields(data, fields)
+    for key, value in data.items():
+        setattr(obj, key, value.strip() if isinstance(value, str) else value)
+    return old_phones, numbers, old_emails, addrs, tags, addresses
+
+
 def _write_children_and_log(obj, *, actor, changes, phones, emails, tags, addresses) -> None:
     """The shared end of contact_update and company_update: replace phones, emails, tags and
     addresses when given, then write ONE timeline row listing every changed field."""
@@ -308,27 +333,12 @@ def contact_update(*, actor, contact: Contact, data: dict[str, Any]) -> Contact:
     `data` may hold any of CONTACT_FIELDS, owner, custom (merged into current values;
     None removes), phones, emails (replace all), tags (replace), addresses (replace).
     """
-    data = dict(data)
     errors: dict[str, list[str]] = {}
     tracked = [*CONTACT_FIELDS, "owner"]
     before = snapshot(contact, tracked)
-    old_phones = list(contact.phones.values_list("number", flat=True))
-    old_emails = list(contact.emails.values_list("email", flat=True))
-    numbers = _collect(errors, clean_phones, data.pop("phones")) if "phones" in data else None
-    addrs = _collect(errors, clean_emails, data.pop("emails")) if "emails" in data else None
-    tags = clean_tags(data.pop("tags")) if "tags" in data else None
-    addresses = data.pop("addresses", None)
-    if "custom" in data:
-        merged = {**(contact.custom or {}), **(data.pop("custom") or {})}
-        merged = {k: v for k, v in merged.items() if v is not None}
-        contact.custom = _collect(errors, clean_custom_values, "contact", merged) or {}
-    if "owner" in data:
-        owner = data.pop("owner") or actor
-        contact.owner = owner
-        contact.department_id = owner.department_id
-    _split_fields(data, CONTACT_FIELDS)
-    for key, value in data.items():
-        setattr(contact, key, value.strip() if isinstance(value, str) else value)
+    old_phones, numbers, old_emails, addrs, tags, addresses = _apply_update_data(
+        contact, actor=actor, data=data, fields=CONTACT_FIELDS, errors=errors
+    )
     if not (contact.first_name or contact.last_name):
         errors["first_name"] = [_("Enter a first or a last name.")]
     contact.full_name = contact.compose_full_name()
@@ -529,27 +539,12 @@ def company_create(
 @transaction.atomic
 def company_update(*, actor, company: Company, data: dict[str, Any]) -> Company:
     """Change a company; one timeline row with old → new values. Keys as in contact_update."""
-    data = dict(data)
     errors: dict[str, list[str]] = {}
     tracked = [*COMPANY_FIELDS, "owner"]
     before = snapshot(company, tracked)
-    old_phones = list(company.phones.values_list("number", flat=True))
-    old_emails = list(company.emails.values_list("email", flat=True))
-    numbers = _collect(errors, clean_phones, data.pop("phones")) if "phones" in data else None
-    addrs = _collect(errors, clean_emails, data.pop("emails")) if "emails" in data else None
-    tags = clean_tags(data.pop("tags")) if "tags" in data else None
-    addresses = data.pop("addresses", None)
-    if "custom" in data:
-        merged = {**(company.custom or {}), **(data.pop("custom") or {})}
-        merged = {k: v for k, v in merged.items() if v is not None}
-        company.custom = _collect(errors, clean_custom_values, "company", merged) or {}
-    if "owner" in data:
-        owner = data.pop("owner") or actor
-        company.owner = owner
-        company.department_id = owner.department_id
-    _split_fields(data, COMPANY_FIELDS)
-    for key, value in data.items():
-        setattr(company, key, value.strip() if isinstance(value, str) else value)
+    old_phones, numbers, old_emails, addrs, tags, addresses = _apply_update_data(
+        company, actor=actor, data=data, fields=COMPANY_FIELDS, errors=errors
+    )
     company.name = " ".join((company.name or "").split())
     if not company.name:
         errors["name"] = [_("Enter the company name.")]
