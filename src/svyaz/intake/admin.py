@@ -159,3 +159,7 @@ class CallEventAdmin(admin.ModelAdmin):
 class LeadIntakeAdmin(admin.ModelAdmin):
     list_display = ("lead", "channel", "received_at", "routed_to", "sla_due_at")
     raw_id_fields = ("lead", "first_response", "duplicate_of")
+
+
+# The chat's settings pages live in their package; importing registers them.
+from svyaz.intake.chat import admin as chat_admin  # noqa: E402, F401

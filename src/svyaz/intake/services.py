@@ -12,6 +12,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from svyaz.audit.context import audit_source
+from svyaz.audit.services import record_bulk
 from svyaz.contacts.services import contact_find_duplicates
 from svyaz.core.models import TimelineKind
 from svyaz.core.scoping import can_see
@@ -35,6 +37,7 @@ def find_existing_contact(*, phone: str = "", email: str = ""):
     return contact_find_duplicates(phones=phones, emails=emails).first()
 
 
+@audit_source("automation")
 @transaction.atomic
 def intake_lead_create(
     *,
@@ -73,6 +76,7 @@ def intake_lead_create(
     if existing is not None:
         # lead_create/lead_update take no contact: the link is intake's to make, once.
         Lead.objects.filter(pk=lead.pk).update(contact=existing)
+        record_bulk([lead], changes={"contact": existing})  # update() sends no signals
         lead.contact = existing
         timeline_add(
             kind=TimelineKind.LEAD,

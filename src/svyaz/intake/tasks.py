@@ -31,3 +31,15 @@ def call_event_process(event_id: int) -> None:
 def call_events_retry() -> int:
     """Periodically: process call events left without effect."""
     return telephony.call_events_retry()
+
+
+# The chat's jobs live in their package; importing them here registers them with Celery.
+from svyaz.intake.chat import tasks as chat_tasks  # noqa: E402, F401
+
+
+@shared_task(name="svyaz.intake.tasks.mail_poll")
+def mail_poll() -> dict[int, int]:
+    """Periodically: import new mail of every active mailbox (each message exactly once)."""
+    from svyaz.intake.mail.imap import mail_poll_all
+
+    return {pk: result.imported for pk, result in mail_poll_all().items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -14,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from svyaz.core.access import settings_required
 from svyaz.intake import webforms
 from svyaz.intake.models import SubmissionStatus, TelephonyProvider, WebForm
 from svyaz.intake.telephony import WebhookRefused, adapter_for
@@ -132,10 +132,11 @@ def form_submit(request: HttpRequest, key: str) -> HttpResponse:
             errors=errors,
             values=payload,
         )
+    from svyaz.core.outbox import enqueue
     from svyaz.intake.tasks import submission_process
 
     try:
-        submission_process.delay(submission.pk)
+        enqueue(submission_process, submission.pk)  # kept in the outbox if the queue is down
     except Exception:  # noqa: BLE001 - stored already; the retry job processes it later
         log.exception("submission %s stored, processing deferred", submission.pk)
     return _answer(request, form, status=200, data=success)
@@ -162,10 +163,11 @@ def call_event(request: HttpRequest, provider: str) -> HttpResponse:
     event, created = call_event_store(provider=account, call=call)
     if not created:
         return JsonResponse({"ok": True, "status": "duplicate", "id": event.pk})
+    from svyaz.core.outbox import enqueue
     from svyaz.intake.tasks import call_event_process
 
     try:
-        call_event_process.delay(event.pk)
+        enqueue(call_event_process, event.pk)  # kept in the outbox if the queue is down
     except Exception:  # noqa: BLE001 - stored; reprocess from the admin or a later run
         log.exception("call event %s stored, processing deferred", event.pk)
     return JsonResponse({"ok": True, "status": "accepted", "id": event.pk})
@@ -185,13 +187,13 @@ def embed_snippet(request: HttpRequest, form: WebForm) -> str:
     ).strip()
 
 
-@staff_member_required
+@settings_required("auto")  # settings: GET needs view, POST edit
 def form_list(request: HttpRequest) -> HttpResponse:
     forms = WebForm.objects.order_by("name", "id")
     return render(request, "intake/form_list.html", {"forms": forms})
 
 
-@staff_member_required
+@settings_required("auto")  # settings: GET needs view, POST edit
 def form_snippet(request: HttpRequest, pk: int) -> HttpResponse:
     form = get_object_or_404(WebForm, pk=pk)
     recent = form.submissions.select_related("lead")[:20]
