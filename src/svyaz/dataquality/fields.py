@@ -199,7 +199,281 @@ ORDER_FIELDS: tuple[ImportField, ...] = (
     ),
 )
 
-ENTITY_FIELDS = {"contact": CONTACT_FIELDS, "company": COMPANY_FIELDS, "order": ORDER_FIELDS}
+# --- leads, deals, activities, products (dataquality/leads.py, deals.py, activities.py,
+# products.py write them). Synonyms are matched in field order: the first field that lists a
+# header wins, so the more specific fields come first.
+
+_OWNER = ImportField(
+    "owner",
+    _("Owner (user name, email or full name)"),
+    (
+        "ответственный",
+        "менеджер",
+        "ответственный менеджер",
+        "владелец",
+        "owner",
+        "responsible",
+        "assigned to",
+        "assignee",
+        "manager",
+        "sales rep",
+    ),
+)
+_CREATED_AT = ImportField(
+    "created_at",
+    _("Created"),
+    ("дата создания", "создан", "создана", "created", "created at", "date created", "create date"),
+)
+_CLIENT_NAME = ImportField(
+    "full_name",
+    _("Client (contact name)"),
+    (
+        "контакт",
+        "контактное лицо",
+        "клиент",
+        "фио",
+        "contact",
+        "contact name",
+        "client",
+        "customer",
+    ),
+)
+_CLIENT_COMPANY = ImportField(
+    "company",
+    _("Company"),
+    ("компания", "организация", "контрагент", "company", "organization", "account"),
+)
+_CLIENT_INN = ImportField("company_inn", _("Company INN"), ("инн", "инн контрагента", "inn"))
+_CURRENCY = ImportField("currency", _("Currency"), ("валюта", "currency"))
+_SINGLE_PHONE = ImportField("phone", _("Phone"), _PHONE.synonyms)
+_SINGLE_EMAIL = ImportField("email", _("Email"), _EMAIL.synonyms)
+
+LEAD_FIELDS: tuple[ImportField, ...] = (
+    ImportField(
+        "title",
+        _("Request (lead title)"),
+        (
+            "обращение",
+            "запрос",
+            "заявка",
+            "лид",
+            "название лида",
+            "название",
+            "тема",
+            "title",
+            "lead",
+            "lead title",
+            "lead name",
+            "request",
+            "subject",
+        ),
+    ),
+    ImportField("last_name", _("Last name"), ("фамилия", "last name", "surname", "family name")),
+    ImportField("first_name", _("First name"), ("имя", "first name", "given name")),
+    ImportField(
+        "full_name",
+        _("Full name (Last First Middle)"),
+        (
+            "фио",
+            "ф и о",
+            "контакт",
+            "контактное лицо",
+            "full name",
+            "name",
+            "contact",
+            "contact name",
+        ),
+    ),
+    ImportField(
+        "company_name",
+        _("Company"),
+        ("компания", "организация", "название компании", "company", "company name", "account"),
+    ),
+    ImportField("company_inn", _("Company INN"), ("инн", "инн компании", "inn", "tax id")),
+    _SINGLE_PHONE,
+    _SINGLE_EMAIL,
+    ImportField("channel", _("Channel"), ("канал", "канал связи", "channel", "medium")),
+    ImportField("source", _("Source"), ("источник", "source", "lead source", "откуда")),
+    ImportField("utm_source", "utm_source", ("utm source", "utm_source")),
+    ImportField("utm_medium", "utm_medium", ("utm medium", "utm_medium")),
+    ImportField("utm_campaign", "utm_campaign", ("utm campaign", "utm_campaign", "кампания")),
+    ImportField("status", _("Status"), ("статус", "состояние", "status", "lead status", "state")),
+    _DESCRIPTION,
+    _TAGS,
+    _OWNER,
+    _CREATED_AT,
+    _EXTERNAL,
+)
+
+DEAL_FIELDS: tuple[ImportField, ...] = (
+    ImportField(
+        "title",
+        _("Deal title"),
+        (
+            "название сделки",
+            "сделка",
+            "название",
+            "наименование",
+            "deal",
+            "deal name",
+            "deal title",
+            "title",
+            "name",
+            "opportunity",
+        ),
+    ),
+    ImportField("pipeline", _("Pipeline"), ("воронка", "направление", "pipeline", "funnel")),
+    ImportField("stage", _("Stage"), ("этап", "стадия", "этап сделки", "stage", "deal stage")),
+    ImportField(
+        "outcome",
+        _("Outcome (won / lost / open)"),
+        ("результат", "итог", "исход", "статус", "outcome", "result", "status", "won lost"),
+    ),
+    ImportField(
+        "amount",
+        _("Amount"),
+        ("сумма", "бюджет", "сумма сделки", "amount", "value", "deal value", "budget", "total"),
+    ),
+    _CURRENCY,
+    _CREATED_AT,
+    ImportField(
+        "closed_at",
+        _("Closed"),
+        ("дата закрытия", "закрыта", "дата завершения", "closed", "closed at", "close date"),
+    ),
+    ImportField(
+        "expected_close",
+        _("Expected close"),
+        (
+            "плановая дата закрытия",
+            "ожидаемая дата закрытия",
+            "срок",
+            "expected close",
+            "expected close date",
+            "due date",
+        ),
+    ),
+    ImportField("probability", _("Probability, %"), ("вероятность", "probability")),
+    ImportField(
+        "lost_reason",
+        _("Lost reason"),
+        ("причина отказа", "причина проигрыша", "причина", "lost reason", "loss reason", "reason"),
+    ),
+    _CLIENT_NAME,
+    _PHONE,
+    _EMAIL,
+    _CLIENT_COMPANY,
+    _CLIENT_INN,
+    _OWNER,
+    _TAGS,
+    _EXTERNAL,
+)
+
+ACTIVITY_FIELDS: tuple[ImportField, ...] = (
+    ImportField(
+        "kind",
+        _("Type (call, email, meeting…)"),
+        ("тип", "тип активности", "тип события", "вид", "type", "activity type", "kind"),
+    ),
+    ImportField(
+        "direction",
+        _("Direction (incoming / outgoing)"),
+        ("направление", "входящий исходящий", "direction", "in out"),
+    ),
+    ImportField("subject", _("Subject"), ("тема", "заголовок", "subject", "title")),
+    ImportField(
+        "body",
+        _("Text"),
+        (
+            "текст",
+            "описание",
+            "комментарий",
+            "содержание",
+            "заметка",
+            "примечание",
+            "body",
+            "text",
+            "description",
+            "notes",
+            "note",
+            "comment",
+            "content",
+        ),
+    ),
+    ImportField(
+        "occurred_at",
+        _("When"),
+        ("дата", "дата и время", "когда", "время", "date", "date time", "datetime", "when", "time"),
+    ),
+    ImportField(
+        "duration",
+        _("Duration (seconds or h:mm:ss)"),
+        ("длительность", "продолжительность", "duration", "length", "duration sec", "call length"),
+    ),
+    ImportField(
+        "outcome", _("Call outcome"), ("результат", "итог", "результат звонка", "outcome", "result")
+    ),
+    _CLIENT_NAME,
+    _PHONE,
+    _EMAIL,
+    _CLIENT_COMPANY,
+    _CLIENT_INN,
+    ImportField("deal", _("Deal (title or external id)"), ("сделка", "deal", "deal title")),
+    _EXTERNAL,
+)
+
+PRODUCT_FIELDS: tuple[ImportField, ...] = (
+    ImportField(
+        "name",
+        _("Name"),
+        (
+            "наименование",
+            "название",
+            "товар",
+            "услуга",
+            "продукт",
+            "номенклатура",
+            "name",
+            "product",
+            "product name",
+            "item",
+            "title",
+        ),
+    ),
+    ImportField(
+        "sku",
+        _("SKU / code"),
+        ("артикул", "код", "код товара", "sku", "code", "product code", "item code", "article"),
+    ),
+    ImportField(
+        "unit", _("Unit"), ("ед изм", "единица", "единица измерения", "unit", "uom", "units")
+    ),
+    ImportField(
+        "price", _("Price"), ("цена", "стоимость", "цена за единицу", "price", "unit price", "cost")
+    ),
+    _CURRENCY,
+    ImportField(
+        "is_active",
+        _("Active (yes / no)"),
+        ("активен", "активный", "в продаже", "active", "enabled"),
+    ),
+    _DESCRIPTION,
+    ImportField(
+        "external_id",
+        _("External id"),
+        ("id", "external id", "внешний id", "идентификатор", "ид", "uid", "guid", "xml id"),
+    ),
+)
+
+ENTITY_FIELDS = {
+    "contact": CONTACT_FIELDS,
+    "company": COMPANY_FIELDS,
+    "order": ORDER_FIELDS,
+    "lead": LEAD_FIELDS,
+    "deal": DEAL_FIELDS,
+    "activity": ACTIVITY_FIELDS,
+    "product": PRODUCT_FIELDS,
+}
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 

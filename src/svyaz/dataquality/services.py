@@ -25,11 +25,17 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from svyaz.audit.context import audit_source
 from svyaz.contacts import services as contact_services
 from svyaz.contacts.models import Company, Contact, Source
+from svyaz.core.errors import PermissionDenied
 from svyaz.core.jobs import run_once
-from svyaz.core.scoping import visible_to
-from svyaz.dataquality import orders, parsing
+from svyaz.core.scoping import require, visible_to
+from svyaz.dataquality import activities as activity_import
+from svyaz.dataquality import deals as deal_import
+from svyaz.dataquality import leads as lead_import
+from svyaz.dataquality import orders, parsing, rowtools
+from svyaz.dataquality import products as product_import
 from svyaz.dataquality.fields import fields_for, guess_mapping, normalize_header
 from svyaz.dataquality.models import (
     ExternalKey,
@@ -53,6 +59,16 @@ KEYS_FOR = {
     "company": {ImportKey.EMAIL, ImportKey.PHONE, ImportKey.INN, ImportKey.EXTERNAL_ID},
     "order": {ImportKey.EXTERNAL_ID, ImportKey.NUMBER},
 }
+# Entities imported by a module of their own: fields, keys, row, undo (see leads.py).
+ENTITY_MODULES = {
+    "lead": lead_import,
+    "deal": deal_import,
+    "activity": activity_import,
+    "product": product_import,
+}
+for _entity, _module in ENTITY_MODULES.items():
+    MODEL_LABEL[_entity] = _module.LABEL
+    KEYS_FOR[_entity] = set(_module.KEYS)
 # Service error keys → the import field whose column caused them.
 ERROR_FIELD = {"phones": "phone", "emails": "email", "first_name": "first_name"}
 _SPLIT = re.compile(r"[,;\n]+")
@@ -66,12 +82,30 @@ def chunk_rows() -> int:
 # --- upload, mapping, templates ----------------------------------------------------------
 
 
+# Import entity → the role entity whose "import" grant an import needs (issue #3).
+IMPORT_GRANT = {
+    "contact": "contacts",
+    "company": "companies",
+    "order": "orders",
+    "lead": "leads",
+    "deal": "deals",
+    "activity": "activities",
+    "product": "products",
+}
+
+
+def require_import(actor, entity: str) -> None:
+    """PermissionDenied (logged) unless a role of `actor` grants importing `entity`."""
+    require(actor, IMPORT_GRANT.get(entity, entity), "import")
+
+
 @transaction.atomic
 def import_upload(*, actor, entity: str, upload) -> ImportJob:
     """Check the file (limits, content vs extension, zip bomb), detect its encoding and
     delimiter, count its rows, guess the mapping. Raises ValidationError({"file": ...})."""
     if entity not in ImportEntity.values:
         raise ValidationError({"entity": [_("Choose what to import.")]})
+    require_import(actor, entity)
     name = (getattr(upload, "name", "") or "upload").rsplit("/", 1)[-1][:255]
     try:
         info = parsing.inspect_file(upload, name, upload.size)
@@ -120,6 +154,8 @@ def _clean_mapping(job: ImportJob, mapping: dict[str, str]) -> dict[str, str]:
             errors.append(_("Map a column to the amount."))
         if not used & {"full_name", "email", "phone", "company", "company_inn"}:
             errors.append(_("Map a column that names the client (name, email, phone, company)."))
+    if job.entity in ENTITY_MODULES:
+        errors.extend(ENTITY_MODULES[job.entity].mapping_errors(used))
     if errors:
         raise ValidationError({"mapping": errors})
     return clean
@@ -136,6 +172,18 @@ def import_set_mapping(
     except ValidationError as exc:
         errors.update(exc.message_dict)
         clean = {}
+    # Field rules (issue #3): no column onto a field the importing user may not write.
+    from svyaz.core.field_rules import import_mapping_errors
+
+    refused = import_mapping_errors(
+        actor,
+        job.entity,
+        {f.key: f for f in fields_for(job.entity)},
+        clean.values(),
+        match_only=(key_field or "") if mode == ImportMode.UPDATE else "",
+    )
+    if refused:
+        errors.setdefault("mapping", []).extend(refused)
     if mode not in ImportMode.values:
         errors["mode"] = [_("Choose a mode.")]
     key_field = key_field or ""
@@ -184,6 +232,77 @@ def mapping_from_template(job: ImportJob, template: MappingTemplate) -> dict[str
     return mapping
 
 
+def mapping_by_columns(job: ImportJob, raw: dict[str, Any]) -> dict[str, str]:
+    """An API mapping — keys are column numbers ("0") or header names ("E-mail"), values
+    field keys — as the {column index: field} the job keeps. Unknown columns are errors."""
+    by_header = {normalize_header(h): str(i) for i, h in reversed(list(enumerate(job.headers)))}
+    mapping: dict[str, str] = {}
+    errors: list[str] = []
+    for column, field in raw.items():
+        column = str(column)
+        if not isinstance(field, str):
+            errors.append(_("Map “%(column)s” to a field name.") % {"column": column})
+            continue
+        if column.isdigit() and int(column) < len(job.headers):
+            mapping[column] = field
+        elif normalize_header(column) in by_header:
+            mapping[by_header[normalize_header(column)]] = field
+        else:
+            errors.append(_("The file has no column “%(column)s”.") % {"column": column})
+    if errors:
+        raise ValidationError({"mapping": errors})
+    return mapping
+
+
+def import_submit(
+    *,
+    actor,
+    entity: str,
+    upload,
+    mode: str,
+    key_field: str = "",
+    mapping: dict[str, Any] | None = None,
+    template: MappingTemplate | None = None,
+) -> ImportJob:
+    """Upload, map and start in one step (the API). The mapping is the one given, else the
+    template's, else the guessed one. Nothing is kept when any step refuses."""
+    job = None
+    try:
+        with transaction.atomic():
+            job = import_upload(actor=actor, entity=entity, upload=upload)
+            if template is not None and template.entity != entity:
+                raise ValidationError({"template": [_("This template is for other records.")]})
+            if mapping is not None:
+                chosen = mapping_by_columns(job, mapping)
+            elif template is not None:
+                chosen = mapping_from_template(job, template)
+            else:
+                chosen = job.mapping
+            import_set_mapping(actor=actor, job=job, mapping=chosen, mode=mode, key_field=key_field)
+            import_start(actor=actor, job=job)
+    except BaseException:
+        if job is not None and job.file:
+            job.file.storage.delete(job.file.name)  # the row rolled back; the file goes too
+        raise
+    return job
+
+
+def import_step(job: ImportJob) -> ImportJob:
+    """Embedded mode (no broker): advance a running import by one slice of work. Called by
+    the progress page's poll and by the API's progress read; with a broker it only reads."""
+    if job.status != ImportStatus.RUNNING or not settings.CELERY_TASK_ALWAYS_EAGER:
+        return job
+    try:
+        return import_advance(
+            job_id=job.pk, seconds=float(getattr(settings, "SVYAZ_IMPORT_STEP_SECONDS", 0.5))
+        )
+    except Exception as exc:  # a bug must end the job with a message, not a poll loop
+        log.exception("import %s failed", job.pk)
+        import_fail(job_id=job.pk, message=str(exc))
+        job.refresh_from_db()
+        return job
+
+
 # --- reading rows ----------------------------------------------------------------------
 
 
@@ -206,12 +325,14 @@ def row_values(job: ImportJob, row: parsing.Row) -> dict[str, Any]:
         if fields[key].repeatable or key == "tags":
             values.setdefault(key, []).extend(_split_values(cell))
         elif cell and key not in values:
-            values[key] = " ".join(cell.split()) if key != "description" else cell
+            values[key] = " ".join(cell.split()) if key not in ("description", "body") else cell
     return values
 
 
 def _column_of(job: ImportJob, field_key: str) -> str:
-    key = ERROR_FIELD.get(field_key, field_key)
+    module = ENTITY_MODULES.get(job.entity)
+    key = ERROR_FIELD.get(field_key, field_key) if module is None else field_key
+    key = module.ERROR_FIELD.get(key, key) if module is not None else key
     for index, mapped in job.mapping.items():
         if mapped == key or (key == "first_name" and mapped in ("full_name", "last_name")):
             return job.headers[int(index)]
@@ -255,8 +376,7 @@ def _split_full_name(text: str) -> dict[str, str]:
 # --- one row -----------------------------------------------------------------------------
 
 
-class _Skip(Exception):
-    pass
+_Skip = rowtools.Skip
 
 
 def _find_existing(job: ImportJob, actor, values: dict[str, Any]):
@@ -265,7 +385,10 @@ def _find_existing(job: ImportJob, actor, values: dict[str, Any]):
     key = job.key_field
     if job.entity == "order":
         order = orders.find_order(values, key)
-        if order is not None and not visible_to(actor, Order.objects.filter(pk=order.pk)).exists():
+        if (
+            order is not None
+            and not visible_to(actor, Order.objects.filter(pk=order.pk), action="edit").exists()
+        ):
             raise ValidationError({key: [_("Matches a record you do not have access to.")]})
         return order
     model = Contact if job.entity == "contact" else Company
@@ -303,7 +426,7 @@ def _find_existing(job: ImportJob, actor, values: dict[str, Any]):
         raise ValidationError(
             {key: [_("Matches %(n)s existing records; fix the key.") % {"n": len(found)}]}
         )
-    if not visible_to(actor, model.objects.filter(pk=found[0].pk)).exists():
+    if not visible_to(actor, model.objects.filter(pk=found[0].pk), action="edit").exists():
         raise ValidationError({key: [_("Matches a record you do not have access to.")]})
     return found[0]
 
@@ -393,6 +516,8 @@ def _apply_order(job: ImportJob, actor, values: dict[str, Any], row: int, chunk:
 
 def apply_row(job: ImportJob, actor, values: dict[str, Any], row: int, chunk: int) -> str:
     """Create or update the row's record; returns "created", "updated" or "skipped"."""
+    if job.entity in ENTITY_MODULES:
+        return ENTITY_MODULES[job.entity].apply_row(job, actor, values, row, chunk)
     if job.entity == "order":
         return _apply_order(job, actor, values, row, chunk)
     is_contact = job.entity == "contact"
@@ -507,6 +632,8 @@ def import_preview(*, job: ImportJob, limit: int = 20) -> list[dict[str, Any]]:
                 outcome = "skipped"
             except ValidationError as exc:
                 problems.extend(_errors_of(job, exc))
+            except PermissionDenied as exc:
+                problems.append(("", str(exc)))
         out.append({"row": row, "values": values, "problems": problems, "outcome": outcome})
     if job.status == ImportStatus.MAPPED:
         ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.PREVIEWED)
@@ -520,6 +647,7 @@ def import_preview(*, job: ImportJob, limit: int = 20) -> list[dict[str, Any]]:
 @transaction.atomic
 def import_start(*, actor, job: ImportJob) -> ImportJob:
     """Mark the job running; a Celery worker (or, embedded, the progress page) advances it."""
+    require_import(actor, job.entity)
     if job.status not in (ImportStatus.MAPPED, ImportStatus.PREVIEWED, ImportStatus.FAILED):
         raise ValidationError(_("This import cannot be started now."))
     job.status = ImportStatus.RUNNING
@@ -527,9 +655,10 @@ def import_start(*, actor, job: ImportJob) -> ImportJob:
     job.message = ""
     job.save(update_fields=["status", "started_at", "message"])
     if not settings.CELERY_TASK_ALWAYS_EAGER:
+        from svyaz.core.outbox import enqueue
         from svyaz.dataquality import tasks
 
-        transaction.on_commit(lambda: tasks.import_run.delay(job.pk))
+        enqueue(tasks.import_run, job.pk)  # sent on commit; kept if the queue is down
     return job
 
 
@@ -562,6 +691,8 @@ def _process_chunk(job: ImportJob, number: int, rows: list[parsing.Row]) -> None
                 continue
             except ValidationError as exc:
                 problems = _errors_of(job, exc)
+            except PermissionDenied as exc:
+                problems = [("", str(exc))]
             except Exception as exc:  # one odd row must not stop the other rows
                 log.exception("import %s: row %s failed", job.pk, row.number)
                 problems = [("", _("Could not import this row: %(error)s") % {"error": exc})]
@@ -587,17 +718,22 @@ def import_advance(*, job_id: int, seconds: float | None = None) -> ImportJob:
         return job
     deadline = time.monotonic() + seconds if seconds is not None else None
     finished = True
+    worked = False
     for number, rows in _chunks(job):
         if number < job.chunks_done:
             continue  # done before: skip without touching the database
-        run_once(
-            f"import:{job.pk}:{number}",
-            "import_chunk",
-            lambda n=number, r=rows: _process_chunk(job, n, r),
-        )
-        if deadline is not None and time.monotonic() >= deadline:
+        # At least one chunk per call; stop before the next one when the time is up (so
+        # the call that runs the last chunk also marks the job done).
+        if worked and deadline is not None and time.monotonic() >= deadline:
             finished = False
             break
+        with audit_source("import", actor=job.user):  # audit rows: source "import"
+            run_once(
+                f"import:{job.pk}:{number}",
+                "import_chunk",
+                lambda n=number, r=rows: _process_chunk(job, n, r),
+            )
+        worked = True
     if finished:
         ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
             status=ImportStatus.DONE, finished_at=timezone.now()
@@ -629,7 +765,11 @@ def import_undo(*, actor, job: ImportJob) -> ImportJob:
     if job.status not in (ImportStatus.DONE, ImportStatus.FAILED):
         raise ValidationError(_("Only a finished import can be undone."))
     models = {"contacts.contact": Contact, "contacts.company": Company, "sales.order": Order}
+    module_of = {label: m for m in ENTITY_MODULES.values() for label in m.MODELS}
     for rec in job.records.order_by("-id"):
+        if rec.model in module_of:
+            module_of[rec.model].undo_record(actor, rec)
+            continue
         model = models[rec.model]
         obj = model.all_objects.filter(pk=rec.object_id).first()
         if obj is None:

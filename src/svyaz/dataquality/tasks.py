@@ -18,3 +18,12 @@ def import_run(job_id: int) -> str:
         # worker never gets here, and its redelivered message resumes the job.
         services.import_fail(job_id=job_id, message=str(exc))
         raise
+
+
+@shared_task(name="svyaz.dataquality.tasks.duplicates_scan")
+def duplicates_scan(entity: str | None = None) -> dict:
+    """Scan the whole base for duplicates (periodic and on demand). Idempotent: a second
+    run, or a redelivered message, leaves the same pairs."""
+    from svyaz.dataquality.dedup.services import duplicates_scan as scan
+
+    return scan(entity=entity)

@@ -59,8 +59,18 @@ def import_list(request):
 
 @login_required
 def import_upload(request):
+    from svyaz.core.scoping import can
+
     errors: dict[str, list[str]] = {}
-    entity = request.POST.get("entity") or request.GET.get("entity") or ImportEntity.CONTACT
+    # Only what a role of the user lets them import (issue #3); nothing at all → 403.
+    entities = [
+        (k, label)
+        for k, label in ImportEntity.choices
+        if can(request.user, services.IMPORT_GRANT.get(k, k), "import")
+    ]
+    if not entities:
+        services.require_import(request.user, ImportEntity.CONTACT)  # logs, raises → 403
+    entity = request.POST.get("entity") or request.GET.get("entity") or entities[0][0]
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -72,7 +82,7 @@ def import_upload(request):
                 errors = exc.message_dict
             else:
                 return redirect("dataquality:import_mapping", job.pk)
-    context = {"errors": errors, "entity": entity, "entities": ImportEntity.choices}
+    context = {"errors": errors, "entity": entity, "entities": entities}
     return render(request, "dataquality/import_upload.html", context, status=400 if errors else 200)
 
 
@@ -188,17 +198,7 @@ def import_run(request, pk: int):
 
 
 def _advance_embedded(job: ImportJob) -> ImportJob:
-    if job.status != ImportStatus.RUNNING or not settings.CELERY_TASK_ALWAYS_EAGER:
-        return job
-    try:
-        return services.import_advance(
-            job_id=job.pk, seconds=float(getattr(settings, "SVYAZ_IMPORT_STEP_SECONDS", 0.5))
-        )
-    except Exception as exc:  # a bug must end the job with a message, not a poll loop
-        log.exception("import %s failed", job.pk)
-        services.import_fail(job_id=job.pk, message=str(exc))
-        job.refresh_from_db()
-        return job
+    return services.import_step(job)
 
 
 @login_required
@@ -269,9 +269,11 @@ def import_resume(request, pk: int):
 @login_required
 def contact_vcard(request, pk: int):
     from svyaz.contacts import selectors
+    from svyaz.core.services import require_on
     from svyaz.dataquality.vcard import contacts_vcard
 
     contact = selectors.contact_get(user=request.user, pk=pk)
+    require_on(request.user, "export", contact)  # visible but not exportable: 403, logged
     response = HttpResponse(contacts_vcard([contact]), content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.vcf"'
     return response
@@ -281,6 +283,7 @@ def contact_vcard(request, pk: int):
 def contacts_vcard_export(request):
     """A selection (`ids`, repeated) or else the contacts list with its current filters."""
     from svyaz.contacts.lists import contact_list_spec
+    from svyaz.core.access import require_export
     from svyaz.core.lists import bulk_targets, filtered_queryset
     from svyaz.dataquality.vcard import contacts_vcard
 
@@ -291,7 +294,23 @@ def contacts_vcard_export(request):
         )
     else:
         qs, *_rest = filtered_queryset(request, contact_list_spec)
+    # Only the contacts the user may export; no export grant → 403 (logged).
+    qs = require_export(request.user, qs)
+    if not ids:
         qs = qs[: int(getattr(settings, "SVYAZ_VCARD_MAX", 5000))]
     response = HttpResponse(contacts_vcard(qs), content_type="text/vcard; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="contacts.vcf"'
     return response
+
+
+# --- completeness ------------------------------------------------------------------------
+
+
+@login_required
+def quality(request):
+    """Per entity: the average completeness of the records the user sees and how many miss
+    each important field (one aggregate query per entity)."""
+    from svyaz.dataquality.completeness import base_completeness
+
+    entities = base_completeness(request.user, fresh=bool(request.GET.get("refresh")))
+    return render(request, "dataquality/quality.html", {"entities": entities})
