@@ -25,7 +25,15 @@ def anna(transactional_db, settings, tmp_path):
     # Small chunks, one per poll: the bar visibly moves through several values.
     settings.SVYAZ_IMPORT_CHUNK_ROWS = 5
     settings.SVYAZ_IMPORT_STEP_SECONDS = 0
-    return UserFactory(username="anna", first_name="Anna", last_name="Petrova")
+    from svyaz.accounts.models import Role
+
+    # Importing needs the "import" grant (issue #3): the manager role plus an importer one.
+    importer = Role.objects.create(
+        code="importer", name="Importer", grants={"contacts": {"import": "own"}}
+    )
+    return UserFactory(
+        username="anna", first_name="Anna", last_name="Petrova", roles=["manager", importer]
+    )
 
 
 def _cp1251_file(tmp_path):

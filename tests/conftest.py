@@ -1,8 +1,8 @@
 """The cast every test can use (like healthchecks' Alice, Bob and Charlie):
 
-- `sales` department with its head `head` (scope: department), manager `manager` and
-  teammate `teammate` (scope: own);
-- `other` department with `outsider` (scope: own);
+- `sales` department with its head `head` (role: head of sales), manager `manager` and
+  teammate `teammate` (role: manager — own records);
+- `other` department with `outsider` (role: manager);
 - `admin`, a superuser.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from svyaz.accounts.models import Scope
 from tests.factories import DepartmentFactory, PipelineFactory, UserFactory
 
 
@@ -58,7 +57,7 @@ def head(sales_dept):
         first_name="Vera",
         last_name="Smirnova",
         department=sales_dept,
-        scope=Scope.DEPARTMENT,
+        roles=["head_of_sales"],
     )
     sales_dept.head = user
     sales_dept.save()
@@ -75,7 +74,7 @@ def outsider(other_dept):
 @pytest.fixture
 def admin(db):
     return UserFactory(
-        username="admin", is_staff=True, is_superuser=True, scope=Scope.ALL, department=None
+        username="admin", is_staff=True, is_superuser=True, roles=["administrator"], department=None
     )
 
 

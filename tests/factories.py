@@ -7,7 +7,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from svyaz.accounts.models import Department, Scope, User
+from svyaz.accounts.models import Department, User
+from svyaz.accounts.roles import ensure_default_roles
 from svyaz.contacts.models import Company, Contact
 from svyaz.sales.models import Pipeline, Product, Stage, StageKind
 
@@ -29,13 +30,22 @@ class UserFactory(factory.django.DjangoModelFactory):
     last_name = factory.Faker("last_name")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     department = factory.SubFactory(DepartmentFactory)
-    scope = Scope.OWN
     password = factory.PostGenerationMethodCall("set_password", "password")
 
     @factory.post_generation
     def _save(obj, create, extracted, **kwargs):  # noqa: N805
         if create:
             obj.save()
+
+    @factory.post_generation
+    def roles(obj, create, extracted, **kwargs):  # noqa: N805
+        """`roles=["head_of_sales"]` (codes of the shipped roles or Role objects);
+        default: the manager role (own records). `roles=[]` gives none."""
+        if not create:
+            return
+        codes = ["manager"] if extracted is None else extracted
+        shipped = ensure_default_roles() if codes else {}
+        obj.roles.set([shipped[c] if isinstance(c, str) else c for c in codes])
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):

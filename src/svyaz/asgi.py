@@ -1,6 +1,22 @@
+"""ASGI entry point: `uvicorn svyaz.asgi:application` serves the pages (HTTP) and the
+chat's WebSockets (svyaz.intake.chat.routing: operators' sockets signed in by the session,
+visitors' sockets by the widget key and the visitor's token)."""
+
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "svyaz.settings")
-application = get_asgi_application()
+# Django is set up first: the routing imports models.
+django_application = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from svyaz.intake.chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

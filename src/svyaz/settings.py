@@ -95,10 +95,12 @@ INSTALLED_APPS = [
     "svyaz.followups",
     "svyaz.dataquality",
     "svyaz.intake",
+    "svyaz.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "svyaz.core.scoping.AccessCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "svyaz.accounts.middleware.UserLanguageMiddleware",
@@ -106,7 +108,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "svyaz.core.middleware.RejectNulCharactersMiddleware",
+    # A service's PermissionDenied / NotFound on a page → the 403 / 404 page (issue #3).
+    "svyaz.core.middleware.DomainErrorMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Source (page/api) and actor of the audit rows the request writes (svyaz.audit).
+    "svyaz.audit.middleware.AuditContextMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "svyaz.accounts.middleware.TwoFactorMiddleware",
     "svyaz.accounts.middleware.UserTimezoneMiddleware",
@@ -124,6 +130,8 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "svyaz.urls"
 WSGI_APPLICATION = "svyaz.wsgi.application"
+# uvicorn serves it (HTTP + the chat WebSocket); see svyaz/asgi.py.
+ASGI_APPLICATION = "svyaz.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "followups:my_day"
@@ -212,6 +220,8 @@ SVYAZ_PAGE_SIZE = envint("SVYAZ_PAGE_SIZE", 50)
 SVYAZ_COUNT_CAP = envint("SVYAZ_COUNT_CAP", 10_000)
 # Deleted records stay in the recycle bin this many days, then the purge job removes them.
 SVYAZ_RECYCLE_DAYS = envint("SVYAZ_RECYCLE_DAYS", 30)
+# The duplicate scan scores blocks in this many forked processes (1 = in the job's process).
+SVYAZ_DEDUP_WORKERS = envint("SVYAZ_DEDUP_WORKERS", 1)
 
 # --- Jobs --------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -237,19 +247,55 @@ CELERY_BEAT_SCHEDULE = {
     # Web-form submissions and call events stored while the job queue was down.
     "intake-submissions-retry": {"task": "svyaz.intake.tasks.submissions_retry", "schedule": 300.0},
     "intake-call-events-retry": {"task": "svyaz.intake.tasks.call_events_retry", "schedule": 300.0},
+    "intake-chat-messages-retry": {
+        "task": "svyaz.intake.chat.tasks.messages_retry",
+        "schedule": 120.0,
+    },
+    # New mail of the IMAP mailboxes (each message imported exactly once).
+    "intake-mail-poll": {
+        "task": "svyaz.intake.tasks.mail_poll",
+        "schedule": float(envint("SVYAZ_MAIL_POLL_INTERVAL", 120)),
+    },
     "recycle-bin-purge": {
         "task": "svyaz.core.tasks.recycle_bin_purge",
         "schedule": float(envint("SVYAZ_RECYCLE_PURGE_INTERVAL", 24 * 60 * 60)),
+    },
+    # The duplicate finder over the whole base (dataquality/dedup): idempotent, nightly.
+    "duplicates-scan": {
+        "task": "svyaz.dataquality.tasks.duplicates_scan",
+        "schedule": float(envint("SVYAZ_DUPLICATES_SCAN_INTERVAL", 24 * 60 * 60)),
+    },
+    # On-demand jobs stored while the queue (Redis) was down: published when it is back.
+    "outbox-flush": {
+        "task": "svyaz.core.outbox.flush",
+        "schedule": float(envint("SVYAZ_OUTBOX_INTERVAL", 30)),
     },
 }
 SVYAZ_EMBEDDED_SCHEDULER = envbool("SVYAZ_EMBEDDED_SCHEDULER", not CELERY_BROKER_URL)
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            # Redis down: the cache misses and drops writes instead of failing the request.
+            "BACKEND": "svyaz.core.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Django Channels (the website chat): Redis lets several web processes reach each other's
+# sockets; embedded (one process) keeps the layer in memory. Chat falls back to polling
+# when the layer is down, so Redis being away never loses a message (they are stored first).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "svyaz:chat"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Email -------------------------------------------------------------------
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -273,7 +319,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "svyaz.core.field_rules.FieldRulesOrderingFilter",  # no sorting by a hidden field
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "svyaz.core.api.CappedPageNumberPagination",
@@ -287,6 +333,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Field rules (issue #3): a field hidden from the user is absent from their schema.
+    "DEFAULT_GENERATOR_CLASS": "svyaz.core.api_schema.FieldRulesSchemaGenerator",
     # The interactive docs work offline and behind strict firewalls: no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -297,6 +345,12 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "svyaz.activities.models.ActivityKind",
         "FollowupKindEnum": "svyaz.followups.models.FollowupKind",
         "OrderStatusEnum": "svyaz.sales.models.OrderStatus",
+        "MergeEntityEnum": "svyaz.dataquality.models.MergeEntity",
+        "SourceEnum": "svyaz.contacts.models.Source",
+        "AuditSourceEnum": "svyaz.audit.models.AuditSource",
+        "AuditActionEnum": "svyaz.audit.models.AuditAction",
+        "ImportEntityEnum": "svyaz.dataquality.models.ImportEntity",
+        "ImportKeyEnum": "svyaz.dataquality.models.ImportKey",
     },
 }
 

@@ -11,18 +11,21 @@ api_patterns = [
     path("", include("svyaz.followups.api")),
     path("", include("svyaz.dataquality.api")),
     path("", include("svyaz.intake.api")),
+    path("", include("svyaz.audit.api")),
     path("", include("svyaz.core.api_urls")),
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="followups:my_day", permanent=False), name="home"),
     path("accounts/", include("svyaz.accounts.urls")),
+    path("settings/", include("svyaz.accounts.settings_urls")),
     path("clients/", include("svyaz.contacts.urls")),
     path("sales/", include("svyaz.sales.urls")),
     path("activities/", include("svyaz.activities.urls")),
     path("tasks/", include("svyaz.followups.urls")),
     path("data/", include("svyaz.dataquality.urls")),
     path("intake/", include("svyaz.intake.urls")),
+    path("audit/", include("svyaz.audit.urls")),
     path("", include("svyaz.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_patterns)),

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import F, Max
 from django.utils import timezone
 
-from svyaz.accounts.models import Scope, User
+from svyaz.accounts.models import User
 from svyaz.activities.models import Activity
 from svyaz.contacts.models import ClientSummary, Company, Contact, ContactCompany, Email, Phone
 from svyaz.core.management.commands.generate_data import Generator, inn10, scaled_counts
@@ -95,7 +95,7 @@ def test_it_writes_consistent_records():
         activity.deal_id,
     )
     # The busy manager has a full day: tasks due today and overdue.
-    assert gen.busy.scope == Scope.OWN
+    assert list(gen.busy.roles.values_list("code", flat=True)) == ["manager"]
     day_end = timezone.localtime(NOW).replace(hour=23, minute=59)
     assert (
         Followup.objects.filter(assignee=gen.busy, status="open", due_at__lte=day_end).count()

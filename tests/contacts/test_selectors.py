@@ -55,8 +55,8 @@ def test_it_finds_a_company_by_inn_email_and_name(manager, make_company):
 
 
 def test_it_raises_404_for_an_out_of_scope_card(outsider, make_contact):
-    from django.http import Http404
+    from svyaz.core.errors import NotFound  # a 404 on pages and in the API
 
     contact = make_contact()
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         selectors.contact_get(user=outsider, pk=contact.pk)

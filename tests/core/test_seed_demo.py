@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from svyaz.accounts.models import Department, Scope, User
+from svyaz.accounts.models import Department, User
 from svyaz.activities.models import Activity
 from svyaz.contacts.models import Company, Contact, ContactCompany, Email, Phone
 from svyaz.core.management.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoBuilder
@@ -40,11 +40,13 @@ def test_it_loads_every_kind_of_record_in_expected_amounts(demo_data):
 def test_it_makes_the_demo_user_a_russian_speaking_superuser(demo_data):
     demo = User.objects.get(username=DEMO_USERNAME)
     assert demo.is_superuser and demo.is_staff
-    assert demo.scope == Scope.ALL
+    assert set(demo.roles.values_list("code", flat=True)) == {"administrator"}
     assert demo.language == "ru"
     assert demo.check_password(DEMO_PASSWORD)
     assert User.objects.get(username="anna").check_password(DEMO_PASSWORD)
-    assert User.objects.get(username="anna").scope == Scope.OWN
+    assert set(User.objects.get(username="anna").roles.values_list("code", flat=True)) == {
+        "manager"
+    }
     heads = Department.objects.exclude(head=None)
     assert heads.count() == 5
     root = Department.objects.get(parent=None)

@@ -7,6 +7,27 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 
+@pytest.fixture
+def importer_role(db):
+    """Importing needs the "import" grant (issue #3); the shipped manager role has none."""
+    from svyaz.accounts.models import Role
+
+    grants = {e: {"import": "own"} for e in ("contacts", "companies", "orders", "leads")}
+    return Role.objects.get_or_create(code="importer", defaults={"grants": grants})[0]
+
+
+@pytest.fixture
+def manager(manager, importer_role):
+    manager.roles.add(importer_role)
+    return manager
+
+
+@pytest.fixture
+def outsider(outsider, importer_role):
+    outsider.roles.add(importer_role)
+    return outsider
+
+
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -214,11 +214,12 @@ def test_deal_lines_through_the_api(api_client, manager, deal, outsider):
 
 
 def test_products_and_price_lists(api_client, admin):
-    r = api_client.post(
-        "/api/v1/products/", {"name": "Pump", "price": "10", "currency": "RUB"}, format="json"
-    )
+    product = {"name": "Pump", "price": "10", "currency": "RUB"}
+    # The catalogue is the Administrator's (products create/edit); managers only read it.
+    assert api_client.post("/api/v1/products/", product, format="json").status_code == 403
+    r = _client(admin).post("/api/v1/products/", product, format="json")
     assert r.status_code == 201
-    r = api_client.post("/api/v1/products/", {"name": "Pump", "price": "-1"}, format="json")
+    r = _client(admin).post("/api/v1/products/", {"name": "Pump", "price": "-1"}, format="json")
     assert r.status_code == 400 and "price" in r.json()
     assert api_client.get("/api/v1/products/?search=pum").json()["count"] == 1
     assert (

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -380,13 +381,15 @@ def test_an_outsider_gets_404_on_an_order(client, outsider, manager, contact):
     assert client.post(reverse("sales:order_cancel", args=[order.pk])).status_code == 404
 
 
-def test_products_list_create_edit(manager_client):
-    r = manager_client.post(
-        reverse("sales:product_create"),
-        {"name": "Pump", "unit": "pcs", "price": "10", "currency": "RUB", "is_active": "on"},
-    )
+def test_products_list_create_edit(manager_client, admin):
+    # The catalogue is the Administrator's (products create/edit); managers only read it.
+    data = {"name": "Pump", "unit": "pcs", "price": "10", "currency": "RUB", "is_active": "on"}
+    assert manager_client.post(reverse("sales:product_create"), data).status_code == 403
+    admin_client = Client()
+    admin_client.force_login(admin)
+    r = admin_client.post(reverse("sales:product_create"), data)
     assert r.status_code == 302
-    r = manager_client.post(
+    r = admin_client.post(
         reverse("sales:product_create"),
         {"name": "", "unit": "pcs", "price": "-1", "currency": "XXX"},
     )

@@ -52,12 +52,116 @@ class Department(models.Model):
 
 
 class Scope(models.TextChoices):
-    """How far a user sees. Issue #3 replaces this single scope with role grants."""
+    """How far a grant reaches, from nothing to everything (ordered)."""
 
+    NONE = "none", _("None")
     OWN = "own", _("Own records")
     DEPARTMENT = "department", _("Own department")
     SUBTREE = "subtree", _("Department and sub-departments")
     ALL = "all", _("All records")
+
+
+SCOPE_ORDER = [Scope.NONE, Scope.OWN, Scope.DEPARTMENT, Scope.SUBTREE, Scope.ALL]
+
+
+class Entity(models.TextChoices):
+    """What a role grants access to."""
+
+    COMPANIES = "companies", _("Companies")
+    CONTACTS = "contacts", _("Contacts")
+    LEADS = "leads", _("Leads")
+    DEALS = "deals", _("Deals")
+    ACTIVITIES = "activities", _("Activities")
+    TASKS = "tasks", _("Tasks")
+    ORDERS = "orders", _("Orders")
+    PRODUCTS = "products", _("Products")
+    REPORTS = "reports", _("Reports")
+    SETTINGS = "settings", _("Settings")
+
+
+class Action(models.TextChoices):
+    VIEW = "view", _("View")
+    CREATE = "create", _("Create")
+    EDIT = "edit", _("Edit")
+    DELETE = "delete", _("Delete")
+    EXPORT = "export", _("Export")
+    IMPORT = "import", _("Import")
+
+
+class FieldMode(models.TextChoices):
+    HIDDEN = "hidden", _("Hidden")
+    READONLY = "readonly", _("Read-only")
+
+
+class Role(models.Model):
+    """A set of grants: per entity and action, a scope; plus field rules.
+
+    `grants` = {"deals": {"view": "department", "edit": "own", ...}, ...}; a missing entry
+    is "none". `field_rules` = {"deals": {"amount": "hidden"}, "companies": {"cf_potential":
+    "readonly"}}. A user may hold several roles; their grants add up (the widest scope
+    wins, and a field is hidden or read-only only if every role of the user says so).
+    """
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=128)
+    description = models.TextField(_("description"), blank=True)
+    grants = models.JSONField(_("grants"), default=dict, blank=True)
+    field_rules = models.JSONField(_("field rules"), default=dict, blank=True)
+    require_2fa = models.BooleanField(
+        _("require two-factor authentication"),
+        default=False,
+        help_text=_("People with this role must set up a one-time code app before they can work."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from svyaz.accounts.roles import field_rule_choices
+
+        errors: dict[str, list[str]] = {}
+        grants = self.grants if isinstance(self.grants, dict) else None
+        if grants is None:
+            errors.setdefault("grants", []).append(_("Grants must be a mapping."))
+        else:
+            for entity, actions in grants.items():
+                if entity not in Entity.values or not isinstance(actions, dict):
+                    errors.setdefault("grants", []).append(
+                        _("Unknown entity: %(entity)s.") % {"entity": entity}
+                    )
+                    continue
+                for action, scope in actions.items():
+                    if action not in Action.values or scope not in Scope.values:
+                        errors.setdefault("grants", []).append(
+                            _("Bad grant %(entity)s.%(action)s = %(scope)s.")
+                            % {"entity": entity, "action": action, "scope": scope}
+                        )
+        rules = self.field_rules if isinstance(self.field_rules, dict) else None
+        if rules is None:
+            errors.setdefault("field_rules", []).append(_("Field rules must be a mapping."))
+        else:
+            for entity, fields in rules.items():
+                allowed = field_rule_choices(entity)
+                if not isinstance(fields, dict) or allowed is None:
+                    errors.setdefault("field_rules", []).append(
+                        _("Unknown entity: %(entity)s.") % {"entity": entity}
+                    )
+                    continue
+                for name, mode in fields.items():
+                    if name not in allowed or mode not in FieldMode.values:
+                        errors.setdefault("field_rules", []).append(
+                            _("Bad field rule %(entity)s.%(field)s = %(mode)s.")
+                            % {"entity": entity, "field": name, "mode": mode}
+                        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class User(AbstractUser):
@@ -69,9 +173,7 @@ class User(AbstractUser):
         blank=True,
         related_name="users",
     )
-    scope = models.CharField(
-        _("access scope"), max_length=16, choices=Scope.choices, default=Scope.OWN
-    )
+    roles = models.ManyToManyField(Role, verbose_name=_("roles"), blank=True, related_name="users")
     language = models.CharField(
         _("language"), max_length=8, blank=True, help_text=_("Empty: taken from the browser.")
     )
@@ -92,4 +194,6 @@ class User(AbstractUser):
 
         if self.is_staff and settings.SVYAZ_REQUIRE_2FA_FOR_STAFF:
             return True
-        return bool(self.department_id and self.department.require_2fa)
+        if self.department_id and self.department.require_2fa:
+            return True
+        return self.roles.filter(require_2fa=True).exists()

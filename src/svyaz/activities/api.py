@@ -17,10 +17,12 @@ from svyaz.activities import selectors, services
 from svyaz.activities.filters import ActivityFilter
 from svyaz.activities.models import Activity, ActivityKind, CallOutcome, Direction
 from svyaz.activities.subjects import subjects_resolve
+from svyaz.core.access import ScopedObjectMixin
+from svyaz.core.field_rules import FieldRulesOrderingFilter, FieldRulesSerializerMixin
 from svyaz.core.services import record_soft_delete
 
 
-class ActivityOutput(serializers.ModelSerializer):
+class ActivityOutput(FieldRulesSerializerMixin, serializers.ModelSerializer):
     owner_name = serializers.SerializerMethodField()
     followups = serializers.SerializerMethodField()
 
@@ -55,7 +57,9 @@ class ActivityOutput(serializers.ModelSerializer):
         return [f.pk for f in obj.followups.all()]
 
 
-class ActivityCreateInput(serializers.Serializer):
+class ActivityCreateInput(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "activities"
+
     kind = serializers.ChoiceField(choices=ActivityKind.choices)
     direction = serializers.ChoiceField(choices=Direction.choices, required=False, allow_blank=True)
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -70,7 +74,9 @@ class ActivityCreateInput(serializers.Serializer):
     callback_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
 
-class ActivityUpdateInput(serializers.Serializer):
+class ActivityUpdateInput(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "activities"
+
     direction = serializers.ChoiceField(choices=Direction.choices, required=False, allow_blank=True)
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
     body = serializers.CharField(required=False, allow_blank=True)
@@ -92,8 +98,8 @@ class SearchBackend(filters.BaseFilterBackend):
     update=extend_schema(request=ActivityUpdateInput, responses=ActivityOutput),
     partial_update=extend_schema(request=ActivityUpdateInput, responses=ActivityOutput),
 )
-class ActivityViewSet(viewsets.ModelViewSet):
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter, SearchBackend]
+class ActivityViewSet(ScopedObjectMixin, viewsets.ModelViewSet):
+    filter_backends = [DjangoFilterBackend, FieldRulesOrderingFilter, SearchBackend]
     filterset_class = ActivityFilter
     ordering_fields = ["occurred_at", "created_at", "duration_seconds", "kind"]
     ordering = ["-occurred_at", "-id"]
@@ -116,7 +122,7 @@ class ActivityViewSet(viewsets.ModelViewSet):
         )
 
     def create(self, request, *args, **kwargs):
-        serializer = ActivityCreateInput(data=request.data)
+        serializer = ActivityCreateInput(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
         subjects = subjects_resolve(
@@ -129,7 +135,9 @@ class ActivityViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         activity = self.get_object()
-        serializer = ActivityUpdateInput(data=request.data, partial=partial)
+        serializer = ActivityUpdateInput(
+            data=request.data, partial=partial, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         activity = services.activity_update(
             actor=request.user, activity=activity, data=dict(serializer.validated_data)

@@ -8,13 +8,14 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from svyaz.activities.models import Activity, ActivityKind, CallOutcome, Direction
+from svyaz.core.field_rules import FieldRulesFilterSetMixin
 
 
 def _users():
     return get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ActivityFilter(FieldRulesFilterSetMixin, django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=ActivityKind.choices)
     direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices)
     outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=CallOutcome.choices)

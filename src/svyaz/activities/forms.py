@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from svyaz.activities.models import ActivityKind, CallOutcome, Direction
 from svyaz.contacts.models import Company, Contact
+from svyaz.core.field_rules import FieldRulesFormMixin
 from svyaz.core.forms import StyledForm
 from svyaz.core.scoping import visible_to
 from svyaz.sales.models import Deal
@@ -64,7 +65,9 @@ class SubjectFormMixin:
                 self.add_error(None, messages)
 
 
-class ActivityForm(SubjectFormMixin, StyledForm):
+class ActivityForm(FieldRulesFormMixin, SubjectFormMixin, StyledForm):
+    field_rules_entity = "activities"
+
     kind = forms.ChoiceField(
         label=_("Type"), choices=ActivityKind.choices, initial=ActivityKind.CALL
     )

@@ -50,7 +50,13 @@ activity_list_spec = register(
             Column("when", _("When"), value=_when, sort="occurred_at"),
             Column("kind", _("Type"), value=lambda a: a.get_kind_display(), sort="kind"),
             Column("direction", _("Direction"), value=lambda a: a.get_direction_display()),
-            Column("subject", _("Subject"), value=lambda a: a.subject or (a.body or "")[:80]),
+            # Falls back to the text: a field rule hiding the text drops the column.
+            Column(
+                "subject",
+                _("Subject"),
+                value=lambda a: a.subject or (a.body or "")[:80],
+                field=("subject", "body"),
+            ),
             _ClientColumn("client", _("Client"), value=_client_text),
             Column("duration", _("Duration"), value=_duration, sort="duration_seconds"),
             Column("outcome", _("Outcome"), value=lambda a: a.get_outcome_display()),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from svyaz.activities.models import Activity
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import get_visible, visible_to
 
 
 def activity_list(*, user) -> QuerySet[Activity]:
@@ -19,10 +18,8 @@ def activity_list_rows(*, user) -> QuerySet[Activity]:
 
 
 def activity_get(*, user, pk) -> Activity:
-    try:
-        return activity_list_rows(user=user).get(pk=int(pk))
-    except (Activity.DoesNotExist, TypeError, ValueError) as exc:
-        raise Http404 from exc
+    """core.errors.NotFound (404) when missing or out of scope (that one logged)."""
+    return get_visible(user, activity_list_rows(user=user), pk)
 
 
 def activity_search(qs: QuerySet[Activity], q: str) -> QuerySet[Activity]:

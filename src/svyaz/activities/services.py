@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from svyaz.activities.models import Activity, ActivityKind, CallOutcome, Direction
 from svyaz.activities.subjects import subjects_check
-from svyaz.core.errors import PermissionDenied
 from svyaz.core.events import emit
 from svyaz.core.models import TimelineKind
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import require
+from svyaz.core.services import require_on
 from svyaz.core.timeline import field_changes, snapshot, timeline_add
 
 DIRECTED_KINDS = (ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MESSAGE)
@@ -107,6 +107,7 @@ def activity_log(
 ) -> Activity:
     """Record what happened with a client, on its timeline. A callback time (or the
     outcome "asked to call back") also creates the callback task, in the same transaction."""
+    require(actor, "activities", "create")  # the actor owns it: any create scope will do
     subjects = subjects_check(actor=actor, contact=contact, company=company, deal=deal)
     activity = Activity(
         kind=kind or "",
@@ -163,21 +164,11 @@ def activity_log(
     return activity
 
 
-def _may_change(actor, activity: Activity) -> bool:
-    if actor is None or not actor.is_authenticated:
-        return False
-    return (
-        actor.pk == activity.owner_id
-        or visible_to(actor, Activity.objects.filter(pk=activity.pk)).exists()
-    )
-
-
 @transaction.atomic
 def activity_update(*, actor, activity: Activity, data: dict[str, Any]) -> Activity:
     """Correct what was logged (the text, the duration, the outcome...). The type and the
     client stay: log a new activity instead."""
-    if not _may_change(actor, activity):
-        raise PermissionDenied(_("You cannot change this activity."))
+    require_on(actor, "edit", activity)
     before = snapshot(activity, EDITABLE_FIELDS)
     for name in EDITABLE_FIELDS:
         if name in data:

@@ -22,6 +22,7 @@ from svyaz.activities.forms import DATETIME_LOCAL, ActivityForm
 from svyaz.activities.lists import activity_list_spec
 from svyaz.activities.subjects import subject_url, subjects_resolve
 from svyaz.core.lists import list_view
+from svyaz.core.scoping import require
 
 
 def safe_next(request: HttpRequest) -> str:
@@ -71,6 +72,7 @@ def done_redirect(request: HttpRequest, url: str):
 @login_required
 @require_http_methods(["GET", "POST"])
 def activity_create(request):
+    require(request.user, "activities", "create")
     preset = preset_subjects(request)
     if request.method == "POST":
         form = ActivityForm(request.POST, user=request.user, preset=preset)

@@ -11,14 +11,21 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import filters, mixins, permissions, routers, serializers, viewsets
+from rest_framework import filters, mixins, routers, serializers, viewsets
 from rest_framework.response import Response
 
 from svyaz.contacts import selectors, services
 from svyaz.contacts.filters import CompanyApiFilter, ContactApiFilter
 from svyaz.contacts.models import Company, Contact, LifecycleStatus, Source
+from svyaz.core.access import ScopedObjectMixin, SettingsWriteOrReadOnly
+from svyaz.core.field_rules import (
+    FieldRulesOrderingFilter,
+    FieldRulesSerializerMixin,
+    rules_for,
+)
 from svyaz.core.models import CustomField, CustomFieldType, Tag
 from svyaz.core.services import record_soft_delete, tag_get_or_create
+from svyaz.dataquality.create_check import duplicate_conflict
 
 # --- shared pieces -------------------------------------------------------------------
 
@@ -70,7 +77,7 @@ _EMPTY_SUMMARY = {
 }
 
 
-class _ClientOutput(serializers.ModelSerializer):
+class _ClientOutput(FieldRulesSerializerMixin, serializers.ModelSerializer):
     phones = serializers.SerializerMethodField()
     emails = serializers.SerializerMethodField()
     addresses = serializers.SerializerMethodField()
@@ -106,7 +113,18 @@ class _ClientOutput(serializers.ModelSerializer):
 
     def get_summary(self, obj) -> dict[str, Any]:
         summary = selectors.client_summary(obj)
-        return SummarySerializer(summary).data if summary else dict(_EMPTY_SUMMARY)
+        data = dict(SummarySerializer(summary).data) if summary else dict(_EMPTY_SUMMARY)
+        if self._order_amount_hidden():  # sums of order amounts follow the amount's rule
+            data.pop("revenue", None)
+            data.pop("average_check", None)
+        return data
+
+    def _order_amount_hidden(self) -> bool:
+        cached = self.__dict__.get("_order_amount_rule")
+        if cached is None:
+            cached = "amount" in rules_for(self._rules_user(), "orders")[0]
+            self.__dict__["_order_amount_rule"] = cached
+        return cached
 
 
 class _ClientInput(serializers.Serializer):
@@ -120,6 +138,9 @@ class _ClientInput(serializers.Serializer):
         queryset=get_user_model().objects.filter(is_active=True), required=False
     )
     custom = serializers.DictField(required=False)
+    # On create: a likely duplicate answers 409 with the candidates unless this is true (or
+    # ?force=1) — see dataquality/create_check.py.
+    confirm_duplicate = serializers.BooleanField(required=False, write_only=True)
 
 
 class ClientSearchFilter(filters.BaseFilterBackend):
@@ -131,8 +152,10 @@ class ClientSearchFilter(filters.BaseFilterBackend):
         return view.search_func(queryset, q) if q else queryset
 
 
-class _ClientViewSet(viewsets.ModelViewSet):
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter, ClientSearchFilter]
+class _ClientViewSet(ScopedObjectMixin, viewsets.ModelViewSet):
+    """A record by id through scoping.get_visible; writes check their grant first."""
+
+    filter_backends = [DjangoFilterBackend, FieldRulesOrderingFilter, ClientSearchFilter]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
     def get_serializer_class(self):
@@ -151,8 +174,13 @@ class _ClientViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.input_class(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        confirmed = data.pop("confirm_duplicate", False)
+        conflict = duplicate_conflict(request, kind=self.basename, data=data, confirmed=confirmed)
+        if conflict is not None:
+            return conflict
         with transaction.atomic():
-            obj = self.perform_service_create(dict(serializer.validated_data))
+            obj = self.perform_service_create(data)
         return self._output(obj, status=201)
 
     def update(self, request, *args, **kwargs):
@@ -162,8 +190,10 @@ class _ClientViewSet(viewsets.ModelViewSet):
             data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("confirm_duplicate", None)
         with transaction.atomic():
-            obj = self.perform_service_update(obj, dict(serializer.validated_data))
+            obj = self.perform_service_update(obj, data)
         return self._output(obj)
 
     def destroy(self, request, *args, **kwargs):
@@ -218,7 +248,8 @@ class ContactOutputSerializer(_ClientOutput):
         ]
 
 
-class ContactInputSerializer(_ClientInput):
+class ContactInputSerializer(FieldRulesSerializerMixin, _ClientInput):
+    field_rules_entity = "contacts"
     first_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     middle_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
     last_name = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -290,7 +321,8 @@ class CompanyOutputSerializer(_ClientOutput):
         ]
 
 
-class CompanyInputSerializer(_ClientInput):
+class CompanyInputSerializer(FieldRulesSerializerMixin, _ClientInput):
+    field_rules_entity = "companies"
     name = serializers.CharField(max_length=255)
     legal_name = serializers.CharField(required=False, allow_blank=True, max_length=255)
     country = serializers.CharField(required=False, allow_blank=True, max_length=2)
@@ -355,13 +387,6 @@ class TagViewSet(
         return Response(TagSerializer(tag).data, status=201)
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return bool(request.user and request.user.is_authenticated)
-        return bool(request.user and request.user.is_staff)
-
-
 class CustomFieldSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomField
@@ -393,11 +418,11 @@ class CustomFieldSerializer(serializers.ModelSerializer):
 
 
 class CustomFieldViewSet(viewsets.ModelViewSet):
-    """Custom field definitions: everyone reads, staff write."""
+    """Custom field definitions: everyone reads, settings/edit writes."""
 
     serializer_class = CustomFieldSerializer
     queryset = CustomField.objects.all()
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [SettingsWriteOrReadOnly]
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter, filters.SearchFilter]
     filterset_fields = ["entity", "field_type", "show_in_list"]
     search_fields = ["code", "label"]

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from svyaz.contacts.models import Address, Company, Contact, LifecycleStatus, Source
+from svyaz.core.field_rules import FieldRulesFilterSetMixin
 from svyaz.core.models import Tag
 from svyaz.core.search import Casefold
 
@@ -17,7 +18,7 @@ def _users():
     return get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
 
 
-class _ClientFilter(django_filters.FilterSet):
+class _ClientFilter(FieldRulesFilterSetMixin, django_filters.FilterSet):
     owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=_users())
     tag = django_filters.ModelChoiceFilter(
         label=_("Tag"), field_name="tags", queryset=Tag.objects.all()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from svyaz.contacts.models import AddressKind, Company, Source
 from svyaz.core.custom_fields import CustomFieldsFormMixin
+from svyaz.core.field_rules import FieldRulesFormMixin
 from svyaz.core.forms import StyledForm
 
 LINES_HELP = _("One per line.")
@@ -19,7 +20,7 @@ def _lines(value: str) -> list[str]:
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
 
 
-class _ClientForm(CustomFieldsFormMixin, StyledForm):
+class _ClientForm(FieldRulesFormMixin, CustomFieldsFormMixin, StyledForm):
     phones = forms.CharField(
         label=_("Phones"),
         required=False,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch, QuerySet
-from django.http import Http404
 
 from svyaz.contacts.models import Address, Company, Contact, ContactCompany, Email, Phone
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import get_visible, visible_to
 from svyaz.core.search import (
     Casefold,
     email_owner_ids,
@@ -103,8 +102,10 @@ def company_search(qs: QuerySet[Company], q: str) -> QuerySet[Company]:
 
 
 def contact_get(*, user, pk) -> Contact:
-    """The contact for its card, or 404 when it does not exist or is out of scope."""
-    contact = (
+    """The contact for its card; core.errors.NotFound (404) when it does not exist or is
+    out of scope (that one logged as a denial)."""
+    return get_visible(
+        user,
         contact_list(user=user)
         .select_related("owner", "department")
         .prefetch_related(
@@ -118,17 +119,14 @@ def contact_get(*, user, pk) -> Contact:
                 .filter(company__in=company_list(user=user))
                 .order_by("-is_primary", "id"),
             ),
-        )
-        .filter(pk=pk)
-        .first()
+        ),
+        pk,
     )
-    if contact is None:
-        raise Http404
-    return contact
 
 
 def company_get(*, user, pk) -> Company:
-    company = (
+    return get_visible(
+        user,
         company_list(user=user)
         .select_related("owner", "department")
         .prefetch_related(
@@ -142,13 +140,9 @@ def company_get(*, user, pk) -> Company:
                 .filter(contact__in=contact_list(user=user))
                 .order_by("contact__full_name", "id"),
             ),
-        )
-        .filter(pk=pk)
-        .first()
+        ),
+        pk,
     )
-    if company is None:
-        raise Http404
-    return company
 
 
 def client_summary(obj):
@@ -161,8 +155,9 @@ def client_summary(obj):
         return None
 
 
-def custom_values_display(obj, entity: str) -> list[tuple[str, str]]:
-    """(label, value) of each defined custom field the record has a value for."""
+def custom_values_display(obj, entity: str, hidden=frozenset()) -> list[tuple[str, str]]:
+    """(label, value) of each defined custom field the record has a value for, except
+    the `hidden` ones (`cf_<code>`: field rules of the user's roles)."""
     from django.utils.translation import gettext as _
 
     from svyaz.core.custom_fields import definitions
@@ -170,7 +165,7 @@ def custom_values_display(obj, entity: str) -> list[tuple[str, str]]:
     out = []
     values = obj.custom or {}
     for d in definitions(entity):
-        if d.code not in values:
+        if d.code not in values or f"cf_{d.code}" in hidden:
             continue
         value = values[d.code]
         if isinstance(value, list):

@@ -16,11 +16,14 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
+from svyaz.audit.services import record_values
 from svyaz.contacts.models import Address, Company, Contact, ContactCompany, Email, Phone
+from svyaz.core.access import require_create
 from svyaz.core.custom_fields import clean_custom_values
 from svyaz.core.events import emit
 from svyaz.core.models import Tag, TimelineKind
 from svyaz.core.phones import normalize_phone, phone_digits
+from svyaz.core.services import require_on
 from svyaz.core.timeline import field_changes, snapshot, subjects_of, timeline_add
 
 CONTACT_FIELDS = (
@@ -232,6 +235,7 @@ def _write_children_and_log(obj, *, actor, changes, phones, emails, tags, addres
     ):
         if new is not None and new != old:
             write(obj, new)
+            record_values(obj, {name: (old, new)})  # audit: bulk writes send no signals
             changes.append(
                 {"field": name, "label": str(label), "old": ", ".join(old), "new": ", ".join(new)}
             )
@@ -252,8 +256,12 @@ def _write_children_and_log(obj, *, actor, changes, phones, emails, tags, addres
         emit(f"{obj._meta.model_name}.updated", pk=obj.pk, fields=[c["field"] for c in changes])
 
 
-def _clean_owner(actor, owner):
-    return owner if owner is not None else actor
+def _clean_owner(actor, owner, entity: str):
+    """The new record's owner (the actor unless given), within the actor's "create"
+    scope: with "own" one creates only for oneself (PermissionDenied otherwise)."""
+    owner = owner if owner is not None else actor
+    require_create(actor, entity, owner)
+    return owner
 
 
 # --- contacts ------------------------------------------------------------------------
@@ -283,7 +291,7 @@ def contact_create(
     tags = clean_tags(fields.pop("tags", None))
     addresses = fields.pop("addresses", None) or []
     _split_fields(fields, CONTACT_FIELDS)
-    owner = _clean_owner(actor, owner)
+    owner = _clean_owner(actor, owner, "contacts")
     contact = Contact(
         first_name=(first_name or "").strip(),
         last_name=(last_name or "").strip(),
@@ -306,6 +314,7 @@ def contact_create(
     contact.save()
     _write_phones(contact, numbers)
     _write_emails(contact, addrs)
+    record_values(contact, {"phones": ([], numbers), "emails": ([], addrs)}, action="create")
     if addresses:
         _write_addresses(contact, addresses)
     if tags:
@@ -333,6 +342,7 @@ def contact_update(*, actor, contact: Contact, data: dict[str, Any]) -> Contact:
     `data` may hold any of CONTACT_FIELDS, owner, custom (merged into current values;
     None removes), phones, emails (replace all), tags (replace), addresses (replace).
     """
+    require_on(actor, "edit", contact)
     errors: dict[str, list[str]] = {}
     tracked = [*CONTACT_FIELDS, "owner"]
     before = snapshot(contact, tracked)
@@ -365,6 +375,7 @@ def contact_link_company(
     *, actor, contact: Contact, company: Company, role: str = ""
 ) -> ContactCompany:
     """Put a contact in a company with a role (updates the role if already linked)."""
+    require_on(actor, "edit", contact)
     role = (role or "").strip()[:128]
     link, created = ContactCompany.objects.get_or_create(
         contact=contact,
@@ -390,6 +401,7 @@ def contact_link_company(
 
 @transaction.atomic
 def contact_unlink_company(*, actor, contact: Contact, company: Company) -> bool:
+    require_on(actor, "edit", contact)
     deleted, _rows = ContactCompany.objects.filter(contact=contact, company=company).delete()
     if deleted:
         timeline_add(
@@ -497,7 +509,7 @@ def company_create(
     tags = clean_tags(fields.pop("tags", None))
     addresses = fields.pop("addresses", None) or []
     _split_fields(fields, COMPANY_FIELDS)
-    owner = _clean_owner(actor, owner)
+    owner = _clean_owner(actor, owner, "companies")
     company = Company(
         name=" ".join((name or "").split()),
         inn=inn or "",
@@ -521,6 +533,7 @@ def company_create(
     company.save()
     _write_phones(company, numbers)
     _write_emails(company, addrs)
+    record_values(company, {"phones": ([], numbers), "emails": ([], addrs)}, action="create")
     if addresses:
         _write_addresses(company, addresses)
     if tags:
@@ -539,6 +552,7 @@ def company_create(
 @transaction.atomic
 def company_update(*, actor, company: Company, data: dict[str, Any]) -> Company:
     """Change a company; one timeline row with old → new values. Keys as in contact_update."""
+    require_on(actor, "edit", company)
     errors: dict[str, list[str]] = {}
     tracked = [*COMPANY_FIELDS, "owner"]
     before = snapshot(company, tracked)

@@ -10,10 +10,13 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from svyaz.accounts.roles import entity_of_model
 from svyaz.contacts import selectors, services
 from svyaz.contacts.forms import CompanyForm, ContactForm
 from svyaz.contacts.lists import company_list_spec, contact_list_spec
 from svyaz.core.lists import list_view
+from svyaz.core.scoping import hidden_fields, require
+from svyaz.core.services import require_on
 from svyaz.core.views import timeline_context
 
 
@@ -34,7 +37,11 @@ def _card_context(request, obj, **subject) -> dict:
         "status": summary.status if summary else "lead",
         "status_label": summary.get_status_display() if summary else _("Lead"),
         "base_currency": settings.SVYAZ_BASE_CURRENCY,
-        "custom_values": selectors.custom_values_display(obj, obj._meta.model_name),
+        "custom_values": selectors.custom_values_display(
+            obj,
+            obj._meta.model_name,
+            hidden=hidden_fields(request.user, entity_of_model(type(obj))),
+        ),
         **selectors.client_related(user=request.user, **subject),
         **timeline_context(request, **subject),
     }
@@ -63,12 +70,13 @@ def company_detail(request, pk: int):
 
 
 def _duplicates(form, kind: str, exclude_pk=None):
-    data = form.service_data()
+    data = form.service_data()  # without the fields the user's roles do not let them write
+    phones, emails = data.get("phones", []), data.get("emails", [])
     if kind == "contact":
-        qs = services.contact_find_duplicates(phones=data["phones"], emails=data["emails"])
+        qs = services.contact_find_duplicates(phones=phones, emails=emails)
     else:
         qs = services.company_find_duplicates(
-            name=data["name"], inn=data["inn"], phones=data["phones"], emails=data["emails"]
+            name=data["name"], inn=data.get("inn", ""), phones=phones, emails=emails
         )
     if exclude_pk is not None:
         qs = qs.exclude(pk=exclude_pk)
@@ -146,23 +154,25 @@ def _save(request, kind: str, form, instance):
 
 @login_required
 def contact_create(request):
+    require(request.user, "contacts", "create")
     return _client_form(request, kind="contact")
 
 
 @login_required
 def contact_edit(request, pk: int):
-    return _client_form(
-        request, kind="contact", instance=selectors.contact_get(user=request.user, pk=pk)
-    )
+    contact = selectors.contact_get(user=request.user, pk=pk)
+    require_on(request.user, "edit", contact)  # visible but not editable: 403, also for GET
+    return _client_form(request, kind="contact", instance=contact)
 
 
 @login_required
 def company_create(request):
+    require(request.user, "companies", "create")
     return _client_form(request, kind="company")
 
 
 @login_required
 def company_edit(request, pk: int):
-    return _client_form(
-        request, kind="company", instance=selectors.company_get(user=request.user, pk=pk)
-    )
+    company = selectors.company_get(user=request.user, pk=pk)
+    require_on(request.user, "edit", company)  # visible but not editable: 403, also for GET
+    return _client_form(request, kind="company", instance=company)

@@ -19,8 +19,10 @@ An app describes its list with a `ListSpec` and registers it:
         return list_view(request, contact_list_spec)
 
 Bulk actions POST to `core:bulk` (assign owner, add tag, delete) and reach only records the
-user can see. Export streams CSV of exactly the rows the view shows, all pages, with cells
-that start with = + - @ neutralized against formula injection.
+user may change (the role's "edit" or "delete" scope); the others are skipped, counted and
+logged. Export streams CSV of the rows the view shows that the user may export (the
+"export" scope; no export grant → 403), all pages, with cells that start with = + - @
+neutralized against formula injection.
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from svyaz.accounts.roles import entity_of_model
+from svyaz.core.access import require_export, split_by_grant, write_action
 from svyaz.core.models import CustomField, CustomFieldType, SavedView
+from svyaz.core.scoping import can
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,6 +56,15 @@ class Column:
     sort: str | None = None  # ORM field to order by
     link: Callable[[Any], str] | None = None
     export: bool = True
+    # The model field(s) the column shows (field rules: a hidden one drops the column,
+    # on the page and in exports). Default: the key; "<entity>.<field>" names a field
+    # of another entity (a client's revenue follows "orders.amount").
+    field: str | tuple[str, ...] | None = None
+
+    def rule_names(self) -> tuple[str, ...]:
+        if self.field is None:
+            return (self.key,)
+        return (self.field,) if isinstance(self.field, str) else tuple(self.field)
 
     def cell(self, obj) -> Any:
         value = self.value(obj)
@@ -76,8 +90,11 @@ class ListSpec:
     bulk_handlers: dict[str, Callable[..., int]] = field(default_factory=dict)
     select_related: tuple[str, ...] = ()
     prefetch_related: tuple[str, ...] = ()
+    # accounts entity for field rules; default: the one of the model named `entity`.
+    field_rules_entity: str = ""
 
-    def all_columns(self) -> list[Column]:
+    def all_columns(self, user=None) -> list[Column]:
+        """The columns; with `user`, without those showing a field hidden from them."""
         cols = list(self.columns)
         if self.custom_entity:
             for d in CustomField.objects.filter(entity=self.custom_entity, show_in_list=True):
@@ -89,10 +106,31 @@ class ListSpec:
                         sort=f"custom__{d.code}",
                     )
                 )
+        if user is not None:
+            cols = [c for c in cols if not self._column_hidden(c, user)]
         return cols
 
-    def sort_map(self) -> dict[str, str]:
-        return {c.key: c.sort for c in self.all_columns() if c.sort}
+    def _column_hidden(self, column: Column, user) -> bool:
+        from svyaz.core.field_rules import rules_for
+
+        for name in column.rule_names():
+            entity, _dot, field_name = name.rpartition(".")
+            hidden = rules_for(user, entity)[0] if entity else self.hidden_fields(user)
+            if field_name in hidden:
+                return True
+        return False
+
+    def hidden_fields(self, user) -> set[str]:
+        """Field rules: the fields (and `cf_<code>`) hidden from `user` (None: none)."""
+        if user is None:
+            return set()
+        from svyaz.core.field_rules import entity_for_model_name, rules_for
+
+        entity = self.field_rules_entity or entity_for_model_name(self.entity)
+        return rules_for(user, entity)[0]
+
+    def sort_map(self, user=None) -> dict[str, str]:
+        return {c.key: c.sort for c in self.all_columns(user) if c.sort}
 
 
 def _custom_getter(code: str) -> Callable[[Any], Any]:
@@ -117,9 +155,12 @@ def register(spec: ListSpec) -> ListSpec:
     return spec
 
 
-def apply_custom_filters(qs: QuerySet, params, entity: str) -> QuerySet:
-    """`cf_<code>=value` filters on the record's custom JSON values."""
-    defs = {d.code: d for d in CustomField.objects.filter(entity=entity)}
+def apply_custom_filters(qs: QuerySet, params, entity: str, hidden=frozenset()) -> QuerySet:
+    """`cf_<code>=value` filters on the record's custom JSON values (not on the `hidden`
+    ones: filtering would reveal them)."""
+    defs = {
+        d.code: d for d in CustomField.objects.filter(entity=entity) if f"cf_{d.code}" not in hidden
+    }
     for key, value in params.items():
         if not key.startswith("cf_") or value == "":
             continue
@@ -144,12 +185,13 @@ def filtered_queryset(request: HttpRequest, spec: ListSpec) -> tuple[QuerySet, A
         if filterset.is_bound and filterset.is_valid():
             qs = filterset.qs
     if spec.custom_entity:
-        qs = apply_custom_filters(qs, request.GET, spec.custom_entity)
+        hidden = spec.hidden_fields(request.user)
+        qs = apply_custom_filters(qs, request.GET, spec.custom_entity, hidden)
     q = request.GET.get("q", "").strip()[:200]
     if q and spec.search is not None:
         qs = spec.search(qs, q)
     sort = request.GET.get("sort", spec.default_sort)
-    sorts = spec.sort_map()
+    sorts = spec.sort_map(request.user)
     key = sort.lstrip("-")
     if key in sorts:
         field_name = sorts[key]
@@ -216,8 +258,8 @@ class _Echo:
         return value
 
 
-def export_csv(spec: ListSpec, qs: QuerySet) -> StreamingHttpResponse:
-    columns = [c for c in spec.all_columns() if c.export]
+def export_csv(spec: ListSpec, qs: QuerySet, user=None) -> StreamingHttpResponse:
+    columns = [c for c in spec.all_columns(user) if c.export]
     writer = csv.writer(_Echo())
 
     def rows() -> Iterator[str]:
@@ -232,7 +274,7 @@ def export_csv(spec: ListSpec, qs: QuerySet) -> StreamingHttpResponse:
     return response
 
 
-def export_xlsx(spec: ListSpec, qs: QuerySet) -> HttpResponse:
+def export_xlsx(spec: ListSpec, qs: QuerySet, user=None) -> HttpResponse:
     """The same rows and columns as the CSV export, as an Excel workbook. openpyxl's
     write-only mode streams rows to a temporary file, so memory stays flat."""
     import tempfile
@@ -241,7 +283,7 @@ def export_xlsx(spec: ListSpec, qs: QuerySet) -> HttpResponse:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
-    columns = [c for c in spec.all_columns() if c.export]
+    columns = [c for c in spec.all_columns(user) if c.export]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=str(spec.title)[:31])
     header = []
@@ -269,12 +311,15 @@ def list_view(
     request: HttpRequest, spec: ListSpec, extra_context: dict | None = None
 ) -> HttpResponse:
     qs, filterset, q, sort = filtered_queryset(request, spec)
-    if request.GET.get("export") == "csv":
-        return export_csv(spec, qs)
-    if request.GET.get("export") == "xlsx":
-        return export_xlsx(spec, qs)
+    if request.GET.get("export") in ("csv", "xlsx"):
+        rows = require_export(request.user, qs)  # no export grant → 403 (logged)
+        if request.GET["export"] == "csv":
+            return export_csv(spec, rows, request.user)
+        return export_xlsx(spec, rows, request.user)
     page = paginate(qs, request.GET.get("page"))
-    columns = spec.all_columns()
+    entity = entity_of_model(qs.model)
+    bulk_actions = allowed_bulk_actions(request.user, spec, entity)
+    columns = spec.all_columns(request.user)  # without the fields hidden from the user
     from django.contrib.auth import get_user_model
 
     context = {
@@ -286,14 +331,21 @@ def list_view(
         "q": q,
         "sort": sort,
         "saved_views": SavedView.objects.filter(user=request.user, entity=spec.entity),
-        "custom_filters": list(CustomField.objects.filter(entity=spec.custom_entity))
+        "custom_filters": [
+            d
+            for d in CustomField.objects.filter(entity=spec.custom_entity)
+            if f"cf_{d.code}" not in spec.hidden_fields(request.user)
+        ]
         if spec.custom_entity
         else [],
         "bulk_users": get_user_model()
         .objects.filter(is_active=True)
         .only("id", "first_name", "last_name", "username")
-        if spec.bulk_actions
+        if "assign_owner" in bulk_actions
         else [],
+        "bulk_actions": bulk_actions,
+        "may_create": entity is None or can(request.user, entity, "create"),
+        "may_export": entity is None or can(request.user, entity, "export"),
         **(extra_context or {}),
     }
     template = spec.template
@@ -302,7 +354,33 @@ def list_view(
     return render(request, template, context)
 
 
-def bulk_targets(request: HttpRequest, spec: ListSpec, ids: Iterable[str]) -> QuerySet:
-    """The records named by `ids` that the user can see (others are silently absent)."""
+def allowed_bulk_actions(user, spec: ListSpec, entity: str | None) -> tuple[str, ...]:
+    """The spec's bulk actions the user's roles allow at all (delete needs a delete
+    grant, the others an edit grant): the list page offers only these."""
+    if entity is None:
+        return spec.bulk_actions
+    return tuple(a for a in spec.bulk_actions if can(user, entity, write_action(a)))
+
+
+def bulk_targets(
+    request: HttpRequest, spec: ListSpec, ids: Iterable[str], action: str | None = None
+) -> QuerySet:
+    """The records named by `ids` that the user can see (others are silently absent);
+    with `action` ("edit", "delete", "export"…) only those within that grant's scope."""
     clean = [int(i) for i in ids if str(i).isdigit()][:1000]
-    return spec.queryset(request).filter(pk__in=clean)
+    qs = spec.queryset(request).filter(pk__in=clean)
+    if action is not None and entity_of_model(qs.model) is not None:
+        from svyaz.core.scoping import visible_to
+
+        qs = visible_to(request.user, qs, action=action)
+    return qs
+
+
+def bulk_split(request: HttpRequest, spec: ListSpec, ids: Iterable[str], action: str):
+    """(the named records the user may `action`, how many named ones were refused —
+    out of scope or not theirs; each refusal logged)."""
+    clean = [int(i) for i in ids if str(i).isdigit()][:1000]
+    qs = spec.queryset(request)
+    if entity_of_model(qs.model) is None:
+        return list(qs.filter(pk__in=clean)), 0
+    return split_by_grant(request.user, qs, clean, action)

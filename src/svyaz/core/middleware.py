@@ -30,3 +30,27 @@ class RejectNulCharactersMiddleware:
                 if "\x00" in key or any("\x00" in v for v in values):
                     return HttpResponseBadRequest(_("The request contains a NUL character."))
         return self.get_response(request)
+
+
+class DomainErrorMiddleware:
+    """Pages: a service's core.errors.PermissionDenied → the 403 page, NotFound → the 404
+    page (the API turns them into 403/404 JSON in core.api.exception_handler). Denials are
+    logged where they are raised (core.scoping)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+        from django.http import Http404
+
+        from svyaz.core.errors import NotFound, PermissionDenied
+
+        if isinstance(exception, PermissionDenied):
+            raise DjangoPermissionDenied(str(exception)) from exception
+        if isinstance(exception, NotFound):
+            raise Http404(str(exception)) from exception
+        return None

@@ -198,3 +198,7 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# The job outbox (jobs kept while the queue is down) lives with its code.
+from svyaz.core.outbox import OutboxMessage  # noqa: E402, F401

@@ -2,8 +2,8 @@
 
 Deletion is soft (core.services.record_soft_delete): `deleted_at` is set on the record and
 on its children (CASCADE_CHILDREN) with the same instant. Within SVYAZ_RECYCLE_DAYS the
-record can be restored, children included, by someone allowed to delete it (for now: its
-owner, a head of its department, or staff). After that `recycle_bin_purge` removes it.
+record can be restored, children included, by someone allowed to delete it (the "delete"
+grant of their roles, core.scoping). After that `recycle_bin_purge` removes it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from svyaz.accounts.roles import entity_of_model
 from svyaz.core.errors import NotFound, PermissionDenied, ValidationError
 from svyaz.core.events import emit
 from svyaz.core.models import TimelineEntry, TimelineKind
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import can, log_denial, visible_to
 from svyaz.core.services import CASCADE_CHILDREN, refresh_client_summaries
 from svyaz.core.timeline import subjects_of, timeline_add
 
@@ -71,25 +72,10 @@ class RecycledItem:
         return self.obj.pk
 
 
-def _headed_department_ids(user) -> set[int]:
-    from svyaz.accounts.models import Department
-
-    ids: set[int] = set()
-    for dept in Department.objects.filter(head=user):
-        ids.update(dept.subtree_ids())
-    return ids
-
-
-def can_delete(user, obj, *, headed: set[int] | None = None) -> bool:
-    """May `user` delete (and so restore) `obj`? Owner, head of its department, or staff.
-    Issue #3's roles will replace this with the "delete" grant."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_staff or user.is_superuser or obj.owner_id == user.pk:
-        return True
-    if headed is None:
-        headed = _headed_department_ids(user)
-    return obj.department_id in headed
+def can_delete(user, obj) -> bool:
+    """May `user` delete (and so restore) `obj`? Their roles' "delete" grant decides."""
+    entity = entity_of_model(type(obj))
+    return entity is not None and can(user, entity, "delete", obj)
 
 
 def _deleted_queryset(user, entity: str, since: datetime):
@@ -117,7 +103,6 @@ def recycle_bin_list(*, user, entity: str | None = None, limit: int = 200) -> li
             kind=TimelineKind.CHANGE, data__recycle="deleted", data__deleted_at__in=stamps
         ).select_related("actor"):
             by_stamp[entry.data.get("deleted_at")] = entry.actor
-    headed = _headed_department_ids(user) if user.is_authenticated else set()
     items = [
         RecycledItem(
             entity=slug,
@@ -126,7 +111,7 @@ def recycle_bin_list(*, user, entity: str | None = None, limit: int = 200) -> li
             deleted_at=obj.deleted_at,
             deleted_by=by_stamp.get(obj.deleted_at.isoformat()),
             expires_at=obj.deleted_at + timedelta(days=recycle_days()),
-            can_restore=can_delete(user, obj, headed=headed),
+            can_restore=can_delete(user, obj),
         )
         for slug, obj in rows
     ]
@@ -158,6 +143,8 @@ def _cascade_parents(obj) -> list:
 
 
 def _cascade_restore(obj, when) -> list:
+    from svyaz.audit.services import record_bulk
+
     restored = []
     for label, fk in CASCADE_CHILDREN.get(obj._meta.model_name, []):
         model = apps.get_model(label)
@@ -167,6 +154,7 @@ def _cascade_restore(obj, when) -> list:
         model.all_objects.filter(pk__in=[c.pk for c in children]).update(
             deleted_at=None, updated_at=timezone.now()
         )
+        record_bulk(children, action="restore")  # update() sends no signals: audit rows here
         for child in children:
             child.deleted_at = None
             restored.append(child)
@@ -192,9 +180,8 @@ def record_restore(*, actor, obj):
     if obj.deleted_at is None:
         raise ValidationError(_("This record is not in the recycle bin."))
     if not can_delete(actor, obj):
-        raise PermissionDenied(
-            _("Only the owner, a head of the department or staff can restore it.")
-        )
+        log_denial(actor, entity_of_model(model), "delete", obj.pk, reason="restore")
+        raise PermissionDenied(_("Only someone allowed to delete it can restore it."))
     if obj.deleted_at < timezone.now() - timedelta(days=recycle_days()):
         raise ValidationError(
             _("It was deleted more than %(days)s days ago and can no longer be restored.")

@@ -143,6 +143,11 @@ def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
     if len(q) < 2:
         return []
     groups: list[SearchGroup] = []
+    from svyaz.core.scoping import hidden_fields
+
+    # Field rules: a hint naming a hidden field is left out.
+    show_title = "job_title" not in hidden_fields(user, "contacts")
+    show_inn = "inn" not in hidden_fields(user, "companies")
 
     contacts = contact_selectors.contact_search(contact_selectors.contact_list(user=user), q)
     groups.append(
@@ -153,7 +158,7 @@ def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
                 {
                     "title": c.full_name,
                     "url": reverse("contacts:contact_detail", args=[c.pk]),
-                    "hint": c.job_title,
+                    "hint": c.job_title if show_title else "",
                 }
                 for c in contacts.order_by("full_name", "pk")[:limit]
             ],
@@ -168,7 +173,7 @@ def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
                 {
                     "title": c.name,
                     "url": reverse("contacts:company_detail", args=[c.pk]),
-                    "hint": c.inn,
+                    "hint": c.inn if show_inn else "",
                 }
                 for c in companies.order_by("name", "pk")[:limit]
             ],

@@ -7,13 +7,21 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from svyaz.accounts.roles import entity_of_model
 from svyaz.core.events import emit
 from svyaz.core.models import SavedView, Tag, TimelineKind
+from svyaz.core.scoping import require
 from svyaz.core.timeline import subjects_of, timeline_add
+
+
+def require_on(actor, action: str, obj) -> None:
+    """`scoping.require` for a record whose entity follows from its model."""
+    require(actor, entity_of_model(type(obj)), action, obj)
 
 
 @transaction.atomic
 def record_assign_owner(*, actor, obj, owner) -> bool:
+    require_on(actor, "edit", obj)
     if obj.owner_id == owner.pk:
         return False
     old = obj.owner
@@ -42,6 +50,7 @@ def tag_get_or_create(*, name: str) -> Tag:
 
 @transaction.atomic
 def record_add_tag(*, actor, obj, tag: Tag) -> bool:
+    require_on(actor, "edit", obj)
     if obj.tags.filter(pk=tag.pk).exists():
         return False
     obj.tags.add(tag)
@@ -73,6 +82,8 @@ def _cascade_soft_delete(obj, when) -> list:
     """Soft-delete the live children of `obj` (and theirs) with the timestamp `when`."""
     from django.apps import apps
 
+    from svyaz.audit.services import record_bulk
+
     touched = []
     for label, fk in CASCADE_CHILDREN.get(obj._meta.model_name, []):
         model = apps.get_model(label)
@@ -82,6 +93,7 @@ def _cascade_soft_delete(obj, when) -> list:
         model.all_objects.filter(pk__in=[c.pk for c in children]).update(
             deleted_at=when, updated_at=when
         )
+        record_bulk(children, action="delete")  # update() sends no signals: audit rows here
         for child in children:
             child.deleted_at = when
             touched.append(child)
@@ -107,6 +119,7 @@ def record_soft_delete(*, actor, obj) -> bool:
     activities and tasks) go with it, stamped with the same `deleted_at`, so restoring the
     record (core.recycle.record_restore) brings them back together.
     """
+    require_on(actor, "delete", obj)
     if obj.deleted_at is not None:
         return False
     when = timezone.now()

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from svyaz.core import services
-from svyaz.core.lists import REGISTRY, bulk_targets
+from svyaz.core.access import write_action
+from svyaz.core.errors import PermissionDenied
+from svyaz.core.lists import REGISTRY, bulk_split
 from svyaz.core.models import SavedView
 
 
@@ -31,9 +33,21 @@ def bulk(request, entity: str):
     action = request.POST.get("action", "")
     if action not in spec.bulk_actions:
         return HttpResponseBadRequest(_("Unknown action."))
-    targets = list(bulk_targets(request, spec, request.POST.getlist("ids")))
-    if not targets:
+    ids = request.POST.getlist("ids")
+    if not ids:
         messages.warning(request, _("Select at least one record."))
+        return _back(request)
+    # Only the records the user may change (edit, or delete for "delete"); the others are
+    # skipped, counted and logged as denials.
+    targets, refused = bulk_split(request, spec, ids, write_action(action))
+    if not targets:
+        if refused:
+            messages.error(
+                request,
+                _("Nothing changed: %(n)d record(s) are not yours to change.") % {"n": refused},
+            )
+        else:
+            messages.warning(request, _("Select at least one record."))
         return _back(request)
     changed = 0
     try:
@@ -63,7 +77,17 @@ def bulk(request, entity: str):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _back(request)
-    messages.success(request, _("Done: %(n)d record(s) changed.") % {"n": changed})
+    except PermissionDenied as exc:  # a service refused a record (its own check)
+        messages.error(request, str(exc))
+        return _back(request)
+    if refused:
+        messages.warning(
+            request,
+            _("%(n)d changed, %(skipped)d not yours (skipped).")
+            % {"n": changed, "skipped": refused},
+        )
+    else:
+        messages.success(request, _("Done: %(n)d record(s) changed.") % {"n": changed})
     return _back(request)
 
 
@@ -107,6 +131,7 @@ def timeline_context(request, *, contact=None, company=None, deal=None) -> dict:
     from django.urls import reverse
 
     from svyaz.core.errors import NotFound
+    from svyaz.core.field_rules import mask_timeline
     from svyaz.core.models import TimelineKind
     from svyaz.core.selectors import timeline_for
 
@@ -131,7 +156,8 @@ def timeline_context(request, *, contact=None, company=None, deal=None) -> dict:
     kind_query = "".join(f"&kind={k}" for k in kinds)
     return {
         "timeline_url": base,
-        "timeline_entries": rows[:TIMELINE_PAGE_SIZE],
+        # Field rules: values of fields hidden from the user are masked.
+        "timeline_entries": mask_timeline(request.user, rows[:TIMELINE_PAGE_SIZE]),
         "timeline_has_next": len(rows) > TIMELINE_PAGE_SIZE,
         "timeline_next_url": f"{base}{kind_query}&page={number + 1}",
         "timeline_kinds": TimelineKind.choices,

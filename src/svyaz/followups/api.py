@@ -15,13 +15,15 @@ from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from svyaz.activities.subjects import subjects_resolve
+from svyaz.core.access import ScopedObjectMixin
+from svyaz.core.field_rules import FieldRulesOrderingFilter, FieldRulesSerializerMixin
 from svyaz.core.services import record_soft_delete
 from svyaz.followups import selectors, services
 from svyaz.followups.filters import FollowupFilter
 from svyaz.followups.models import Followup, FollowupKind, Notification, Priority
 
 
-class FollowupOutput(serializers.ModelSerializer):
+class FollowupOutput(FieldRulesSerializerMixin, serializers.ModelSerializer):
     assignee_name = serializers.SerializerMethodField()
     is_overdue = serializers.BooleanField(read_only=True)
 
@@ -60,7 +62,9 @@ def _users():
     return get_user_model().objects.filter(is_active=True)
 
 
-class FollowupCreateInput(serializers.Serializer):
+class FollowupCreateInput(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "tasks"
+
     title = serializers.CharField(max_length=255)
     kind = serializers.ChoiceField(
         choices=FollowupKind.choices, required=False, default=FollowupKind.TASK
@@ -79,7 +83,9 @@ class FollowupCreateInput(serializers.Serializer):
     deal = serializers.IntegerField(required=False, allow_null=True)
 
 
-class FollowupUpdateInput(serializers.Serializer):
+class FollowupUpdateInput(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "tasks"
+
     title = serializers.CharField(max_length=255, required=False)
     kind = serializers.ChoiceField(choices=FollowupKind.choices, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -89,7 +95,9 @@ class FollowupUpdateInput(serializers.Serializer):
     remind_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class CompleteInput(serializers.Serializer):
+class CompleteInput(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "tasks"
+
     result = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -98,8 +106,8 @@ class CompleteInput(serializers.Serializer):
     update=extend_schema(request=FollowupUpdateInput, responses=FollowupOutput),
     partial_update=extend_schema(request=FollowupUpdateInput, responses=FollowupOutput),
 )
-class FollowupViewSet(viewsets.ModelViewSet):
-    filter_backends = [DjangoFilterBackend, filters.OrderingFilter, filters.SearchFilter]
+class FollowupViewSet(ScopedObjectMixin, viewsets.ModelViewSet):
+    filter_backends = [DjangoFilterBackend, FieldRulesOrderingFilter, filters.SearchFilter]
     filterset_class = FollowupFilter
     search_fields = ["title", "description"]
     ordering_fields = ["due_at", "created_at", "priority", "status", "completed_at"]
@@ -125,7 +133,7 @@ class FollowupViewSet(viewsets.ModelViewSet):
         )
 
     def create(self, request, *args, **kwargs):
-        serializer = FollowupCreateInput(data=request.data)
+        serializer = FollowupCreateInput(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(serializer.validated_data)
         subjects = subjects_resolve(
@@ -137,7 +145,9 @@ class FollowupViewSet(viewsets.ModelViewSet):
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         followup = self.get_object()
-        serializer = FollowupUpdateInput(data=request.data, partial=partial)
+        serializer = FollowupUpdateInput(
+            data=request.data, partial=partial, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         followup = services.followup_update(
             actor=request.user, followup=followup, data=dict(serializer.validated_data)
@@ -152,10 +162,12 @@ class FollowupViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         followup = self.get_object()
-        serializer = CompleteInput(data=request.data)
+        serializer = CompleteInput(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         followup = services.followup_complete(
-            actor=request.user, followup=followup, result=serializer.validated_data["result"]
+            actor=request.user,
+            followup=followup,
+            result=serializer.validated_data.get("result", ""),
         )
         return self._output(followup)
 
@@ -163,10 +175,12 @@ class FollowupViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         followup = self.get_object()
-        serializer = CompleteInput(data=request.data)
+        serializer = CompleteInput(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         followup = services.followup_cancel(
-            actor=request.user, followup=followup, reason=serializer.validated_data["result"]
+            actor=request.user,
+            followup=followup,
+            reason=serializer.validated_data.get("result", ""),
         )
         return self._output(followup)
 
@@ -244,7 +258,10 @@ def my_day(request):
         {
             "date": data["day"].isoformat(),
             "counts": data["counts"],
-            **{name: FollowupOutput(data[name], many=True).data for name in sections},
+            **{
+                name: FollowupOutput(data[name], many=True, context={"request": request}).data
+                for name in sections
+            },
         }
     )
 

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from svyaz.core.field_rules import FieldRulesFilterSetMixin
 from svyaz.followups.models import Followup, FollowupKind, FollowupStatus, Priority
 
 
@@ -16,7 +17,7 @@ def _users():
     return get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
 
 
-class FollowupFilter(django_filters.FilterSet):
+class FollowupFilter(FieldRulesFilterSetMixin, django_filters.FilterSet):
     assignee = django_filters.ModelChoiceFilter(label=_("Assignee"), queryset=_users())
     status = django_filters.ChoiceFilter(label=_("Status"), choices=FollowupStatus.choices)
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=FollowupKind.choices)

@@ -7,11 +7,14 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from svyaz.activities.forms import SubjectFormMixin, datetime_widget
+from svyaz.core.field_rules import FieldRulesFormMixin
 from svyaz.core.forms import StyledForm
 from svyaz.followups.models import FollowupKind, Priority
 
 
-class FollowupForm(SubjectFormMixin, StyledForm):
+class FollowupForm(FieldRulesFormMixin, SubjectFormMixin, StyledForm):
+    field_rules_entity = "tasks"
+
     title = forms.CharField(label=_("Title"), max_length=255)
     kind = forms.ChoiceField(
         label=_("Type"), choices=FollowupKind.choices, initial=FollowupKind.TASK

@@ -10,10 +10,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import get_visible, visible_to
 from svyaz.followups.models import Followup, FollowupKind, FollowupStatus, Notification
 
 MY_DAY_SECTION_LIMIT = 100
@@ -48,10 +47,8 @@ def followup_list_rows(*, user) -> QuerySet[Followup]:
 
 
 def followup_get(*, user, pk) -> Followup:
-    try:
-        return followup_list_rows(user=user).get(pk=int(pk))
-    except (Followup.DoesNotExist, TypeError, ValueError) as exc:
-        raise Http404 from exc
+    """core.errors.NotFound (404) when missing or out of scope (that one logged)."""
+    return get_visible(user, followup_list_rows(user=user), pk)
 
 
 def followups_for_subject(

@@ -17,10 +17,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from svyaz.activities.subjects import subjects_check
-from svyaz.core.errors import PermissionDenied
 from svyaz.core.events import emit
 from svyaz.core.models import TimelineKind
-from svyaz.core.scoping import visible_to
+from svyaz.core.scoping import require
+from svyaz.core.services import require_on
 from svyaz.core.timeline import field_changes, snapshot, timeline_add
 from svyaz.followups.models import Followup, FollowupKind, FollowupStatus, Notification, Priority
 from svyaz.followups.selectors import user_timezone
@@ -76,17 +76,6 @@ def _default_remind_at(kind: str, due_at: datetime | None) -> datetime | None:
     return due_at
 
 
-def _may_change(actor, followup: Followup) -> bool:
-    """The assignee, the owner, or anyone who can see the task (a head of department)."""
-    if actor is None or not actor.is_authenticated:
-        return False
-    if actor.pk in (followup.assignee_id, followup.owner_id):
-        return True
-    return visible_to(
-        actor, Followup.objects.filter(pk=followup.pk), extra_owner_fields=("assignee",)
-    ).exists()
-
-
 def _notify_assigned(*, actor, followup: Followup) -> None:
     if followup.assignee_id == getattr(actor, "pk", None):
         return
@@ -119,6 +108,8 @@ def followup_create(
     deal=None,
     source_activity=None,
 ) -> Followup:
+    # The actor owns the task (whoever it is assigned to): any create scope will do.
+    require(actor, "tasks", "create")
     assignee = assignee or actor
     _check_assignee(assignee)
     subjects = subjects_check(
@@ -172,8 +163,8 @@ def followup_update(*, actor, followup: Followup, data: dict[str, Any]) -> Follo
     """Change title, description, assignee, due time, reminder, priority or type.
 
     Moving the due time or the reminder re-arms the reminder."""
-    if not _may_change(actor, followup):
-        raise PermissionDenied(_("You cannot change this task."))
+    # The tasks "edit" grant; its assignee counts as an owner (scoping.EXTRA_OWNER_FIELDS).
+    require_on(actor, "edit", followup)
     if followup.status != FollowupStatus.OPEN:
         raise ValidationError({"__all__": [_("A closed task cannot be changed.")]})
     before = snapshot(followup, EDITABLE_FIELDS)
@@ -210,8 +201,7 @@ def followup_update(*, actor, followup: Followup, data: dict[str, Any]) -> Follo
 @transaction.atomic
 def followup_complete(*, actor, followup: Followup, result: str = "") -> Followup:
     """Mark the task done with an optional result. Completing it again changes nothing."""
-    if not _may_change(actor, followup):
-        raise PermissionDenied(_("You cannot complete this task."))
+    require_on(actor, "edit", followup)
     # Lock and re-read: two clicks on "Done" must not write two timeline rows.
     followup = (
         Followup.objects.select_for_update(of=("self",))
@@ -238,14 +228,13 @@ def followup_complete(*, actor, followup: Followup, result: str = "") -> Followu
         data={"status": followup.status, "kind": followup.kind},
         **_subjects(followup),
     )
-    emit("followup.completed", pk=followup.pk, actor_id=actor.pk)
+    emit("followup.completed", pk=followup.pk, actor_id=getattr(actor, "pk", None))
     return followup
 
 
 @transaction.atomic
 def followup_cancel(*, actor, followup: Followup, reason: str = "") -> Followup:
-    if not _may_change(actor, followup):
-        raise PermissionDenied(_("You cannot cancel this task."))
+    require_on(actor, "edit", followup)
     followup = (
         Followup.objects.select_for_update(of=("self",))
         .select_related("contact", "company", "deal")
@@ -267,7 +256,7 @@ def followup_cancel(*, actor, followup: Followup, reason: str = "") -> Followup:
         data={"status": followup.status, "kind": followup.kind},
         **_subjects(followup),
     )
-    emit("followup.cancelled", pk=followup.pk, actor_id=actor.pk)
+    emit("followup.cancelled", pk=followup.pk, actor_id=getattr(actor, "pk", None))
     return followup
 
 

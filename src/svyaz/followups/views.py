@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,8 @@ from svyaz.activities.subjects import subject_url
 from svyaz.activities.views import done_redirect, preset_subjects, quick_times, safe_next
 from svyaz.core.errors import PermissionDenied
 from svyaz.core.lists import list_view, paginate
+from svyaz.core.scoping import readonly_fields, require
+from svyaz.core.services import require_on
 from svyaz.followups import selectors, services
 from svyaz.followups.forms import FollowupForm
 from svyaz.followups.lists import followup_list_spec
@@ -58,9 +60,10 @@ def followup_complete(request, pk: int):
     followup = selectors.followup_get(user=request.user, pk=pk)
     error = ""
     try:
-        followup = services.followup_complete(
-            actor=request.user, followup=followup, result=request.POST.get("result", "")
-        )
+        result = request.POST.get("result", "")
+        if "result" in readonly_fields(request.user, "tasks"):  # a field rule: not theirs
+            result = ""
+        followup = services.followup_complete(actor=request.user, followup=followup, result=result)
     except PermissionDenied as exc:
         return HttpResponseForbidden(str(exc))
     except ValidationError as exc:
@@ -121,6 +124,7 @@ def _form_page(request, form, *, followup=None, preset=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def followup_create(request):
+    require(request.user, "tasks", "create")
     preset = preset_subjects(request)
     if request.method == "POST":
         form = FollowupForm(request.POST, user=request.user, preset=preset)
@@ -151,6 +155,7 @@ def followup_create(request):
 @require_http_methods(["GET", "POST"])
 def followup_edit(request, pk: int):
     followup = selectors.followup_get(user=request.user, pk=pk)
+    require_on(request.user, "edit", followup)  # visible but not editable: 403, also for GET
     if request.method == "POST":
         form = FollowupForm(request.POST, user=request.user, instance=followup)
         if form.is_valid():
@@ -192,7 +197,11 @@ def notifications(request):
 @login_required
 @require_POST
 def notification_read(request, pk: int):
-    services.notification_mark_read(user=request.user, notification_id=pk)
+    # Someone else's notification (or none): 404, like every record out of reach.
+    if not services.notification_mark_read(user=request.user, notification_id=pk) and not (
+        selectors.notification_list(user=request.user).filter(pk=pk).exists()
+    ):
+        raise Http404
     if request.htmx:
         note = selectors.notification_list(user=request.user).filter(pk=pk).first()
         if note is None:

@@ -15,12 +15,14 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import permissions, routers, serializers, viewsets
+from rest_framework import routers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from svyaz.contacts.models import Source
-from svyaz.core.services import record_soft_delete
+from svyaz.core.access import ScopedObjectMixin, SettingsWriteOrReadOnly
+from svyaz.core.field_rules import FieldRulesSerializerMixin
+from svyaz.core.services import record_soft_delete, require_on
 from svyaz.sales import selectors, services
 from svyaz.sales.filters import DealFilter, LeadFilter, OrderFilter, ProductFilter
 from svyaz.sales.models import (
@@ -37,15 +39,6 @@ from svyaz.sales.models import (
     Product,
     Stage,
 )
-
-
-class StaffWritePermission(permissions.BasePermission):
-    """Everyone signed in reads; only staff change the sales configuration."""
-
-    def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
-            return False
-        return request.method in permissions.SAFE_METHODS or request.user.is_staff
 
 
 def _users():
@@ -72,9 +65,10 @@ def _currency():
     )
 
 
-class _ServiceViewSet(viewsets.ModelViewSet):
+class _ServiceViewSet(ScopedObjectMixin, viewsets.ModelViewSet):
     """create/update validate with `input_class`, then call the service; output with
-    `output_class` re-read through the scoped queryset."""
+    `output_class` re-read through the scoped queryset. A record by id comes through
+    scoping.get_visible; writes check their grant first (core.access.ScopedObjectMixin)."""
 
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     filter_backends = [*viewsets.ModelViewSet.filter_backends]
@@ -112,7 +106,7 @@ class _ServiceViewSet(viewsets.ModelViewSet):
 # --- leads -----------------------------------------------------------------------------
 
 
-class LeadOutputSerializer(serializers.ModelSerializer):
+class LeadOutputSerializer(FieldRulesSerializerMixin, serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
@@ -146,7 +140,9 @@ class LeadOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class LeadInputSerializer(serializers.Serializer):
+class LeadInputSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "leads"
+
     title = serializers.CharField(max_length=255)
     first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -169,7 +165,9 @@ class LeadInputSerializer(serializers.Serializer):
     custom = serializers.DictField(required=False)
 
 
-class LeadConvertSerializer(serializers.Serializer):
+class LeadConvertSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "deals"  # the amount is the new deal's
+
     create_deal = serializers.BooleanField(default=True)
     deal_title = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
     pipeline = serializers.PrimaryKeyRelatedField(
@@ -201,7 +199,7 @@ class LeadViewSet(_ServiceViewSet):
     @action(detail=True, methods=["post"], serializer_class=LeadConvertSerializer)
     def convert(self, request, pk=None):
         lead = self.get_object()
-        s = LeadConvertSerializer(data=request.data)
+        s = LeadConvertSerializer(data=request.data, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
         contact, company, deal = services.lead_convert(
             actor=request.user, lead=lead, **s.validated_data
@@ -239,7 +237,7 @@ class PipelineViewSet(viewsets.ModelViewSet):
     consistent because stages with deals cannot be deleted (PROTECT → 400)."""
 
     serializer_class = PipelineSerializer
-    permission_classes = [StaffWritePermission]
+    permission_classes = [SettingsWriteOrReadOnly]
     queryset = Pipeline.objects.prefetch_related("stages")
     ordering_fields = ["position", "name"]
     search_fields = ["name"]
@@ -248,7 +246,7 @@ class PipelineViewSet(viewsets.ModelViewSet):
 
 class StageViewSet(viewsets.ModelViewSet):
     serializer_class = StageSerializer
-    permission_classes = [StaffWritePermission]
+    permission_classes = [SettingsWriteOrReadOnly]
     queryset = Stage.objects.all()
     ordering_fields = ["position", "name"]
     search_fields = ["name"]
@@ -263,7 +261,7 @@ class LostReasonSerializer(serializers.ModelSerializer):
 
 class LostReasonViewSet(viewsets.ModelViewSet):
     serializer_class = LostReasonSerializer
-    permission_classes = [StaffWritePermission]
+    permission_classes = [SettingsWriteOrReadOnly]
     queryset = LostReason.objects.all()
     ordering_fields = ["position", "name"]
     search_fields = ["name"]
@@ -273,7 +271,11 @@ class LostReasonViewSet(viewsets.ModelViewSet):
 # --- deals -----------------------------------------------------------------------------
 
 
-class DealLineSerializer(serializers.ModelSerializer):
+class DealLineSerializer(FieldRulesSerializerMixin, serializers.ModelSerializer):
+    # A line's money makes up the deal's amount: it follows the amount's rule.
+    field_rules_entity = "deals"
+    field_rule_sources = {"price": "amount", "discount_percent": "amount", "total": "amount"}
+
     total = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
 
     class Meta:
@@ -282,7 +284,7 @@ class DealLineSerializer(serializers.ModelSerializer):
         read_only_fields = ["deal"]
 
 
-class DealOutputSerializer(serializers.ModelSerializer):
+class DealOutputSerializer(FieldRulesSerializerMixin, serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
     lines = DealLineSerializer(many=True, read_only=True)
     stage_kind = serializers.CharField(source="stage.kind", read_only=True)
@@ -317,7 +319,9 @@ class DealOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class DealInputSerializer(serializers.Serializer):
+class DealInputSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "deals"
+
     title = serializers.CharField(max_length=255)
     pipeline = serializers.PrimaryKeyRelatedField(queryset=Pipeline.objects.all())
     stage = serializers.PrimaryKeyRelatedField(
@@ -348,7 +352,9 @@ class DealInputSerializer(serializers.Serializer):
         return attrs
 
 
-class DealMoveSerializer(serializers.Serializer):
+class DealMoveSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "deals"
+
     stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.all())
     lost_reason = serializers.PrimaryKeyRelatedField(
         queryset=LostReason.objects.all(), required=False, allow_null=True
@@ -391,13 +397,16 @@ class DealViewSet(_ServiceViewSet):
     @action(detail=True, methods=["post"], serializer_class=DealMoveSerializer)
     def move(self, request, pk=None):
         deal = self.get_object()
-        s = DealMoveSerializer(data=request.data)
+        s = DealMoveSerializer(data=request.data, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
         services.deal_stage_change(actor=request.user, deal=deal, **s.validated_data)
         return self._output(deal)
 
 
-class DealLineInputSerializer(serializers.Serializer):
+class DealLineInputSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "deals"
+    field_rule_sources = DealLineSerializer.field_rule_sources
+
     deal = ScopedPK(selectors.deal_list, required=True, allow_null=False)
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.all(), required=False, allow_null=True
@@ -425,6 +434,15 @@ class DealLineViewSet(_ServiceViewSet):
             deal__in=selectors.deal_list(user=self.request.user).values("pk")
         )
 
+    def access_entity(self) -> str:
+        return "deals"  # a line is part of its deal: writing it is editing the deal
+
+    def get_object(self):
+        line = viewsets.ModelViewSet.get_object(self)  # a line of a visible deal, else 404
+        if self.action in self.object_write_actions:
+            require_on(self.request.user, "edit", line.deal)
+        return line
+
     def service_create(self, data):
         return services.deal_line_add(actor=self.request.user, **data)
 
@@ -440,7 +458,7 @@ class DealLineViewSet(_ServiceViewSet):
 # --- products and price lists ----------------------------------------------------------
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(FieldRulesSerializerMixin, serializers.ModelSerializer):
     currency = _currency()
 
     class Meta:
@@ -489,7 +507,7 @@ class PriceListSerializer(serializers.ModelSerializer):
 
 class PriceListViewSet(viewsets.ModelViewSet):
     serializer_class = PriceListSerializer
-    permission_classes = [StaffWritePermission]
+    permission_classes = [SettingsWriteOrReadOnly]
     queryset = PriceList.objects.prefetch_related("items")
     search_fields = ["name"]
     ordering_fields = ["name"]
@@ -498,7 +516,7 @@ class PriceListViewSet(viewsets.ModelViewSet):
 
 class PriceListItemViewSet(viewsets.ModelViewSet):
     serializer_class = PriceListItemSerializer
-    permission_classes = [StaffWritePermission]
+    permission_classes = [SettingsWriteOrReadOnly]
     queryset = PriceListItem.objects.all()
     search_fields = ["product__name"]
     ordering_fields = ["price", "id"]
@@ -508,7 +526,11 @@ class PriceListItemViewSet(viewsets.ModelViewSet):
 # --- orders ----------------------------------------------------------------------------
 
 
-class OrderLineSerializer(serializers.Serializer):
+class OrderLineSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    # A line's money makes up the order's amount: it follows the amount's rule.
+    field_rules_entity = "orders"
+    field_rule_sources = {"price": "amount", "total": "amount"}
+
     id = serializers.IntegerField(read_only=True)
     product = serializers.PrimaryKeyRelatedField(
         queryset=Product.objects.all(), required=False, allow_null=True
@@ -521,7 +543,7 @@ class OrderLineSerializer(serializers.Serializer):
     total = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(FieldRulesSerializerMixin, serializers.ModelSerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
 
     class Meta:
@@ -546,7 +568,9 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderInputSerializer(serializers.Serializer):
+class OrderInputSerializer(FieldRulesSerializerMixin, serializers.Serializer):
+    field_rules_entity = "orders"
+
     contact = ScopedPK(selectors.contacts_for)
     company = ScopedPK(selectors.companies_for)
     deal = ScopedPK(selectors.deal_list)

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from svyaz.core.field_rules import FieldRulesFilterSetMixin
 from svyaz.core.models import Tag
 from svyaz.sales.models import (
     Channel,
@@ -27,7 +28,7 @@ def _users(request):
     return get_user_model().objects.filter(is_active=True).order_by("last_name", "first_name")
 
 
-class LeadFilter(df.FilterSet):
+class LeadFilter(FieldRulesFilterSetMixin, df.FilterSet):
     status = df.ChoiceFilter(label=_("Status"), choices=LeadStatus.choices)
     channel = df.ChoiceFilter(label=_("Channel"), choices=Channel.choices)
     owner = df.ModelChoiceFilter(label=_("Owner"), queryset=_users)
@@ -43,7 +44,7 @@ class LeadFilter(df.FilterSet):
         fields = ["status", "channel", "owner"]
 
 
-class DealFilter(df.FilterSet):
+class DealFilter(FieldRulesFilterSetMixin, df.FilterSet):
     pipeline = df.ModelChoiceFilter(label=_("Pipeline"), queryset=Pipeline.objects.all())
     stage = df.ModelChoiceFilter(
         label=_("Stage"), queryset=Stage.objects.select_related("pipeline")
@@ -70,7 +71,7 @@ class DealFilter(df.FilterSet):
         fields = ["pipeline", "stage", "owner"]
 
 
-class BoardFilter(df.FilterSet):
+class BoardFilter(FieldRulesFilterSetMixin, df.FilterSet):
     """The board picks its pipeline itself and always shows every stage."""
 
     owner = df.ModelChoiceFilter(label=_("Owner"), queryset=_users)
@@ -93,7 +94,7 @@ class BoardFilter(df.FilterSet):
         fields = ["owner"]
 
 
-class OrderFilter(df.FilterSet):
+class OrderFilter(FieldRulesFilterSetMixin, df.FilterSet):
     status = df.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices)
     owner = df.ModelChoiceFilter(label=_("Owner"), queryset=_users)
     contact = df.NumberFilter(field_name="contact_id", widget=forms.HiddenInput)
@@ -111,7 +112,7 @@ class OrderFilter(df.FilterSet):
         fields = ["status", "owner"]
 
 
-class ProductFilter(df.FilterSet):
+class ProductFilter(FieldRulesFilterSetMixin, df.FilterSet):
     is_active = df.BooleanFilter(label=_("Active"))
 
     class Meta:

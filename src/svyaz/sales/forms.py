@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from svyaz.core.custom_fields import CustomFieldsFormMixin
+from svyaz.core.field_rules import FieldRulesFormMixin
 from svyaz.core.forms import StyledForm, StyledFormMixin
 from svyaz.core.models import Tag
 from svyaz.sales import selectors
@@ -50,7 +51,9 @@ class ServiceErrorsMixin:
                 self.add_error(name, e)
 
 
-class LeadForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm):
+class LeadForm(
+    FieldRulesFormMixin, ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm
+):
     custom_entity = "lead"
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Comma-separated."))
 
@@ -84,7 +87,7 @@ class LeadForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms
         pass
 
     def service_data(self) -> dict:
-        data = {k: self.cleaned_data[k] for k in self.Meta.fields}
+        data = {k: self.cleaned_data[k] for k in self.Meta.fields if k in self.fields}
         data["tags"] = [
             t.strip() for t in (self.cleaned_data.get("tags") or "").split(",") if t.strip()
         ]
@@ -92,7 +95,9 @@ class LeadForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms
         return data
 
 
-class LeadConvertForm(StyledForm):
+class LeadConvertForm(FieldRulesFormMixin, StyledForm):
+    field_rules_entity = "deals"  # the amount is the new deal's
+
     create_deal = forms.BooleanField(label=_("Create a deal"), required=False, initial=True)
     deal_title = forms.CharField(label=_("Deal title"), max_length=255, required=False)
     pipeline = forms.ModelChoiceField(
@@ -104,7 +109,9 @@ class LeadConvertForm(StyledForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices, required=False)
 
 
-class DealForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm):
+class DealForm(
+    FieldRulesFormMixin, ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm
+):
     custom_entity = "deal"
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
     tags = forms.ModelMultipleChoiceField(
@@ -155,7 +162,11 @@ class DealForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms
         return data
 
 
-class DealLineForm(StyledForm):
+class DealLineForm(FieldRulesFormMixin, StyledForm):
+    # A line's money makes up the deal's amount: it follows the amount's rule.
+    field_rules_entity = "deals"
+    field_rule_sources = {"price": "amount", "discount_percent": "amount"}
+
     product = forms.ModelChoiceField(
         label=_("Product"), queryset=Product.objects.filter(is_active=True), required=False
     )
@@ -173,13 +184,17 @@ class DealLineForm(StyledForm):
     )
 
 
-class StageMoveForm(forms.Form):
+class StageMoveForm(FieldRulesFormMixin, forms.Form):
+    field_rules_entity = "deals"
+
     stage = forms.ModelChoiceField(queryset=Stage.objects.select_related("pipeline"))
     lost_reason = forms.ModelChoiceField(queryset=LostReason.objects.all(), required=False)
     lost_comment = forms.CharField(max_length=500, required=False)
 
 
-class OrderForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm):
+class OrderForm(
+    FieldRulesFormMixin, ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, forms.ModelForm
+):
     custom_entity = "order"
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
 
@@ -211,12 +226,16 @@ class OrderForm(ServiceErrorsMixin, CustomFieldsFormMixin, StyledFormMixin, form
         pass
 
     def service_data(self) -> dict:
-        data = {k: self.cleaned_data[k] for k in self.Meta.fields}
+        data = {k: self.cleaned_data[k] for k in self.Meta.fields if k in self.fields}
         data["custom"] = self.custom_values()
         return data
 
 
-class OrderLineForm(StyledForm):
+class OrderLineForm(FieldRulesFormMixin, StyledForm):
+    # A line's money makes up the order's amount: it follows the amount's rule.
+    field_rules_entity = "orders"
+    field_rule_sources = {"price": "amount"}
+
     product = forms.ModelChoiceField(
         label=_("Product"), queryset=Product.objects.filter(is_active=True), required=False
     )
@@ -234,7 +253,7 @@ class OrderLineForm(StyledForm):
 OrderLineFormSet = forms.formset_factory(OrderLineForm, extra=3, max_num=50)
 
 
-class ProductForm(StyledFormMixin, forms.ModelForm):
+class ProductForm(FieldRulesFormMixin, StyledFormMixin, forms.ModelForm):
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
 
     class Meta:
@@ -244,6 +263,9 @@ class ProductForm(StyledFormMixin, forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+    def service_data(self) -> dict:
+        return {k: self.cleaned_data[k] for k in self.Meta.fields if k in self.fields}
 
     def add_service_errors(self, exc) -> None:
         ServiceErrorsMixin.add_service_errors(self, exc)

@@ -8,11 +8,11 @@ from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
-from django.http import Http404
 from django.utils import timezone
 
 from svyaz.contacts.models import Company, Contact
-from svyaz.core.scoping import visible_to
+from svyaz.core.errors import NotFound
+from svyaz.core.scoping import get_visible, visible_to
 from svyaz.sales.models import (
     Deal,
     DealLine,
@@ -29,11 +29,10 @@ from svyaz.sales.models import (
 BOARD_CARDS_PER_STAGE = 50
 
 
-def _get(qs: QuerySet, pk) -> Any:
-    try:
-        return qs.get(pk=int(pk))
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404 from exc
+def _get(user, qs: QuerySet, pk) -> Any:
+    """One record of the user's scoped `qs` by id; a miss raises core.errors.NotFound (a
+    404 on pages and in the API), logged as a denial when the record exists out of scope."""
+    return get_visible(user, qs, pk)
 
 
 # --- leads -----------------------------------------------------------------------------
@@ -44,7 +43,7 @@ def lead_list(*, user) -> QuerySet[Lead]:
 
 
 def lead_get(*, user, pk) -> Lead:
-    return _get(lead_list(user=user).select_related("contact", "company", "deal"), pk)
+    return _get(user, lead_list(user=user).select_related("contact", "company", "deal"), pk)
 
 
 def lead_search(qs: QuerySet[Lead], q: str) -> QuerySet[Lead]:
@@ -73,7 +72,7 @@ def deal_list(*, user) -> QuerySet[Deal]:
 
 
 def deal_get(*, user, pk) -> Deal:
-    return _get(deal_list(user=user).select_related("lost_reason", "price_list"), pk)
+    return _get(user, deal_list(user=user).select_related("lost_reason", "price_list"), pk)
 
 
 def deal_search(qs: QuerySet[Deal], q: str) -> QuerySet[Deal]:
@@ -201,7 +200,7 @@ def order_list(*, user) -> QuerySet[Order]:
 
 
 def order_get(*, user, pk) -> Order:
-    return _get(order_list(user=user), pk)
+    return _get(user, order_list(user=user), pk)
 
 
 def order_search(qs: QuerySet[Order], q: str) -> QuerySet[Order]:
@@ -214,12 +213,18 @@ def order_search(qs: QuerySet[Order], q: str) -> QuerySet[Order]:
 
 
 def product_list(*, user=None, active_only: bool = False) -> QuerySet[Product]:
-    qs = Product.objects.all()
+    """The catalogue; with `user`, only if a role lets them view products."""
+    qs = Product.objects.all() if user is None else visible_to(user, Product.objects.all())
     return qs.filter(is_active=True) if active_only else qs
 
 
-def product_get(pk) -> Product:
-    return _get(Product.objects.all(), pk)
+def product_get(pk, *, user=None) -> Product:
+    if user is None:
+        product = Product.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+        if product is None:
+            raise NotFound()
+        return product
+    return _get(user, product_list(user=user), pk)
 
 
 def product_search(qs: QuerySet[Product], q: str) -> QuerySet[Product]:

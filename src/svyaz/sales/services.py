@@ -17,12 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from svyaz.audit.services import record_bulk as audit_record_bulk
 from svyaz.contacts.models import Company, Contact
+from svyaz.core.access import require_create
 from svyaz.core.custom_fields import clean_custom_values
 from svyaz.core.events import emit
 from svyaz.core.models import Tag, TimelineKind
 from svyaz.core.phones import normalize_phone
-from svyaz.core.services import record_soft_delete
+from svyaz.core.scoping import can, require
+from svyaz.core.services import record_soft_delete, require_on
 from svyaz.core.timeline import field_changes, snapshot, subjects_of, timeline_add
 from svyaz.sales.lifecycle import (  # noqa: F401 - re-export
     client_summaries_rebuild,
@@ -49,8 +52,12 @@ from svyaz.sales.models import (
 CENT = Decimal("0.01")
 
 
-def _owner(actor, owner):
-    return owner if owner is not None else actor
+def _owner(actor, owner, entity: str):
+    """The new record's owner (the actor unless given), within the actor's "create"
+    scope: with "own" one creates only for oneself (PermissionDenied otherwise)."""
+    owner = owner if owner is not None else actor
+    require_create(actor, entity, owner)
+    return owner
 
 
 def _collect(errors: dict[str, list[str]], func, *args, **kwargs):
@@ -176,7 +183,7 @@ def lead_create(
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
-    owner = _owner(actor, owner)
+    owner = _owner(actor, owner, "leads")
     lead = Lead(
         title=title or "",
         owner=owner,
@@ -202,6 +209,7 @@ def lead_create(
 
 @transaction.atomic
 def lead_update(*, actor, lead: Lead, data: dict[str, Any]) -> Lead:
+    require_on(actor, "edit", lead)
     data = dict(data)
     tags = data.pop("tags", None)
     custom = data.pop("custom", None)
@@ -273,10 +281,13 @@ def lead_convert(
     with the same name/INN are linked instead of created. Converting twice is refused."""
     from svyaz.contacts import services as clients
 
+    require_on(actor, "edit", lead)
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if lead.status == LeadStatus.CONVERTED or lead.converted_at:
         raise ValidationError(_("This lead has already been converted."), code="converted")
-    owner = _owner(actor, owner or lead.owner)
+    # The records it becomes are created for this owner: each create checks the actor's
+    # "create" scope for it.
+    owner = owner or lead.owner or actor
     has_person = bool(lead.first_name or lead.last_name or lead.phone or lead.email)
     if not has_person and not lead.company_name:
         raise ValidationError(
@@ -321,7 +332,13 @@ def lead_convert(
                 owner=owner,
                 source=lead.source,
             )
-    if contact is not None and company is not None:
+    # An existing contact the actor may not change keeps its companies (no write out of
+    # scope); the deal still names both.
+    if (
+        contact is not None
+        and company is not None
+        and (actor is None or can(actor, "contacts", "edit", contact))
+    ):
         clients.contact_link_company(actor=actor, contact=contact, company=company)
 
     deal = None
@@ -416,7 +433,7 @@ def deal_create(
     amt = _decimal(amount, "amount", errors)
     currency = currency or settings.SVYAZ_BASE_CURRENCY
     _check_currency(currency, errors)
-    owner = _owner(actor, owner)
+    owner = _owner(actor, owner, "deals")
     deal = Deal(
         title=" ".join((title or "").split()),
         pipeline=pipeline,
@@ -463,6 +480,7 @@ def deal_create(
 def deal_update(*, actor, deal: Deal, data: dict[str, Any]) -> Deal:
     """Change a deal's fields (one timeline row listing the changes). The stage is not
     a field here: deal_stage_change() is its only write path."""
+    require_on(actor, "edit", deal)
     data = dict(data)
     if "stage" in data or "pipeline" in data:
         key = "stage" if "stage" in data else "pipeline"
@@ -535,6 +553,7 @@ def deal_stage_change(
     Writes DealStageChange (with the seconds spent in the previous stage) and a timeline
     row, keeps closed_at, and on the first win creates the deal's order — once per deal,
     however often it is reopened and won again."""
+    require_on(actor, "edit", deal)
     locked = Deal.objects.select_for_update().filter(pk=deal.pk).first()
     if locked is None:
         raise ValidationError({"deal": [_("This deal no longer exists.")]})
@@ -599,7 +618,7 @@ def deal_stage_change(
         and has_client
         and not Order.all_objects.filter(deal=deal).exists()
     ):
-        order_create(
+        _order_create(
             actor=actor,
             contact=deal.contact,
             company=deal.company,
@@ -678,6 +697,7 @@ def deal_line_add(
     price: Decimal | str | None = None,
     discount_percent: Decimal | str | int = 0,
 ) -> DealLine:
+    require_on(actor, "edit", deal)
     errors: dict[str, list[str]] = {}
     qty = _decimal(quantity, "quantity", errors)
     pr = _decimal(price, "price", errors)
@@ -714,6 +734,7 @@ def deal_line_add(
 
 @transaction.atomic
 def deal_line_update(*, actor, line: DealLine, data: dict[str, Any]) -> DealLine:
+    require_on(actor, "edit", line.deal)
     errors: dict[str, list[str]] = {}
     for key in ("quantity", "price", "discount_percent"):
         if key in data:
@@ -737,6 +758,7 @@ def deal_line_update(*, actor, line: DealLine, data: dict[str, Any]) -> DealLine
 @transaction.atomic
 def deal_line_remove(*, actor, line: DealLine) -> None:
     deal = line.deal
+    require_on(actor, "edit", deal)
     name = line.name
     line.delete()
     _deal_recompute(deal)
@@ -817,6 +839,42 @@ def order_create(
     """A sale. Lines: dicts with product, name, quantity, price. With lines the amount is
     their sum (a given amount — e.g. a won deal's, after discounts — wins when lines carry
     discounts); without lines the amount is required."""
+    owner = _owner(actor, owner, "orders")
+    return _order_create(
+        actor=actor,
+        contact=contact,
+        company=company,
+        deal=deal,
+        ordered_at=ordered_at,
+        lines=lines,
+        amount=amount,
+        currency=currency,
+        status=status,
+        number=number,
+        external_id=external_id,
+        owner=owner,
+        custom=custom,
+    )
+
+
+def _order_create(
+    *,
+    actor,
+    contact: Contact | None = None,
+    company: Company | None = None,
+    deal: Deal | None = None,
+    ordered_at=None,
+    lines: Sequence[dict[str, Any]] = (),
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    status: str = OrderStatus.NEW,
+    number: str = "",
+    external_id: str = "",
+    owner=None,
+    custom: dict | None = None,
+) -> Order:
+    """order_create without the access check: also the order a won deal makes (the deal's
+    stage change is the authorised write; the order is its consequence)."""
     errors: dict[str, list[str]] = {}
     if contact is None and company is None:
         errors["contact"] = [_("Choose a contact or a company.")]
@@ -831,7 +889,7 @@ def order_create(
         errors["amount"] = [_("Enter the amount or add lines.")]
     currency = currency or (deal.currency if deal else settings.SVYAZ_BASE_CURRENCY)
     _check_currency(currency, errors)
-    owner = _owner(actor, owner)
+    owner = owner if owner is not None else actor
     order = Order(
         contact=contact,
         company=company,
@@ -856,6 +914,7 @@ def order_create(
     for ln in order_lines:
         ln.order = order
     OrderLine.objects.bulk_create(order_lines)
+    audit_record_bulk(order_lines, action="create")  # bulk_create sends no signals
     timeline_add(
         kind=TimelineKind.ORDER,
         title=_("Order %(number)s: %(amount)s %(currency)s")
@@ -872,6 +931,7 @@ def order_create(
 
 @transaction.atomic
 def order_update(*, actor, order: Order, data: dict[str, Any]) -> Order:
+    require_on(actor, "edit", order)
     data = dict(data)
     custom = data.pop("custom", None)
     if data.get("owner", False) is None:
@@ -924,6 +984,7 @@ def order_update(*, actor, order: Order, data: dict[str, Any]) -> Order:
 
 @transaction.atomic
 def order_cancel(*, actor, order: Order) -> Order:
+    require_on(actor, "edit", order)
     if order.status == OrderStatus.CANCELLED:
         raise ValidationError({"status": [_("This order is already cancelled.")]})
     order.status = OrderStatus.CANCELLED
@@ -957,6 +1018,10 @@ def product_save(*, actor, product: Product | None = None, data: dict[str, Any])
     unknown = set(data) - set(PRODUCT_FIELDS)
     if unknown:
         raise TypeError(f"unexpected fields: {', '.join(sorted(unknown))}")
+    if product is None or product.pk is None:
+        require(actor, "products", "create")
+    else:
+        require(actor, "products", "edit", product)
     product = product or Product()
     errors: dict[str, list[str]] = {}
     for k, v in data.items():

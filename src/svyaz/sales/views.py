@@ -15,8 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from svyaz.core.errors import PermissionDenied
 from svyaz.core.lists import list_view
 from svyaz.core.models import TimelineEntry
+from svyaz.core.scoping import require
+from svyaz.core.services import require_on
 from svyaz.sales import selectors, services
 from svyaz.sales.filters import BoardFilter
 from svyaz.sales.forms import (
@@ -49,7 +52,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def lead_create(request: HttpRequest) -> HttpResponse:
-    form = LeadForm(request.POST or None, initial={"owner": request.user})
+    require(request.user, "leads", "create")
+    form = LeadForm(request.POST or None, initial={"owner": request.user}, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         try:
@@ -70,7 +74,8 @@ def lead_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def lead_edit(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get(user=request.user, pk=pk)
-    form = LeadForm(request.POST or None, instance=lead)
+    require_on(request.user, "edit", lead)  # visible but not editable: 403, also for GET
+    form = LeadForm(request.POST or None, instance=lead, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.lead_update(actor=request.user, lead=lead, data=form.service_data())
@@ -92,7 +97,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get(user=request.user, pk=pk)
     pipeline = services.default_pipeline()
     form = LeadConvertForm(
-        initial={"deal_title": lead.title, "pipeline": pipeline, "create_deal": True}
+        initial={"deal_title": lead.title, "pipeline": pipeline, "create_deal": True},
+        user=request.user,
     )
     return render(
         request,
@@ -105,7 +111,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
     lead = selectors.lead_get(user=request.user, pk=pk)
-    form = LeadConvertForm(request.POST)
+    require_on(request.user, "edit", lead)  # before the form: a 403, not a form error
+    form = LeadConvertForm(request.POST, user=request.user)
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -115,7 +122,7 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
                 create_deal=d["create_deal"],
                 deal_title=d["deal_title"],
                 pipeline=d["pipeline"],
-                amount=d["amount"],
+                amount=d.get("amount"),  # absent: a field rule hides the deal amount
                 currency=d["currency"] or None,
             )
         except ValidationError as exc:
@@ -176,7 +183,13 @@ def board(request: HttpRequest) -> HttpResponse:
 def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
     """The board's drop target and the card's stage buttons → deal_stage_change()."""
     deal = selectors.deal_get(user=request.user, pk=pk)
-    form = StageMoveForm(request.POST)
+    try:
+        require_on(request.user, "edit", deal)  # before the form: a 403, not a form error
+    except PermissionDenied as exc:
+        if request.htmx:  # the board reads JSON
+            return JsonResponse({"ok": False, "errors": {"__all__": [str(exc)]}}, status=403)
+        raise
+    form = StageMoveForm(request.POST, user=request.user)
     errors: dict = {}
     if form.is_valid():
         d = form.cleaned_data
@@ -186,7 +199,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
                 deal=deal,
                 stage=d["stage"],
                 lost_reason=d["lost_reason"],
-                lost_comment=d["lost_comment"],
+                lost_comment=d.get("lost_comment", ""),
             )
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
@@ -216,6 +229,7 @@ def deal_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def deal_create(request: HttpRequest) -> HttpResponse:
+    require(request.user, "deals", "create")
     initial = {
         "owner": request.user,
         "pipeline": services.default_pipeline(),
@@ -246,6 +260,7 @@ def deal_create(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
     deal = selectors.deal_get(user=request.user, pk=pk)
+    require_on(request.user, "edit", deal)  # visible but not editable: 403, also for GET
     form = DealForm(request.POST or None, instance=deal, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
@@ -285,7 +300,7 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "history": selectors.deal_stage_history(deal=deal),
         "orders": selectors.deal_orders(user=request.user, deal=deal),
         "lost_reasons": selectors.lost_reasons(),
-        "line_form": DealLineForm(),
+        "line_form": DealLineForm(user=request.user),
         "timeline_url": timeline_url,
         "timeline_rows": []
         if timeline_url
@@ -300,7 +315,8 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def deal_line_add(request: HttpRequest, pk: int) -> HttpResponse:
     deal = selectors.deal_get(user=request.user, pk=pk)
-    form = DealLineForm(request.POST)
+    require_on(request.user, "edit", deal)  # before the form: a 403, not a form error
+    form = DealLineForm(request.POST, user=request.user)
     if form.is_valid():
         d = form.cleaned_data
         try:
@@ -310,8 +326,8 @@ def deal_line_add(request: HttpRequest, pk: int) -> HttpResponse:
                 product=d["product"],
                 name=d["name"],
                 quantity=d["quantity"],
-                price=d["price"],
-                discount_percent=d["discount_percent"] or 0,
+                price=d.get("price"),  # absent: a field rule on the deal amount
+                discount_percent=d.get("discount_percent") or 0,
             )
         except ValidationError as exc:
             messages.error(request, _errors_text(exc))
@@ -334,6 +350,7 @@ def deal_line_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def deal_line_remove(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     deal = selectors.deal_get(user=request.user, pk=pk)
+    require_on(request.user, "edit", deal)
     line = DealLine.objects.filter(deal=deal, pk=line_pk).first()
     if line is None:
         from django.http import Http404
@@ -356,13 +373,16 @@ def order_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def order_create(request: HttpRequest) -> HttpResponse:
+    require(request.user, "orders", "create")
     initial = {"owner": request.user, "currency": services.settings.SVYAZ_BASE_CURRENCY}
     for key in ("contact", "company"):
         value = request.GET.get(key, "")
         if value.isdigit():
             initial[key] = int(value)
     form = OrderForm(request.POST or None, initial=initial, user=request.user)
-    formset = OrderLineFormSet(request.POST or None, prefix="lines")
+    formset = OrderLineFormSet(
+        request.POST or None, prefix="lines", form_kwargs={"user": request.user}
+    )
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         data = form.service_data()
         lines = [f.cleaned_data for f in formset if f.has_content()]
@@ -372,7 +392,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
                 contact=data["contact"],
                 company=data["company"],
                 ordered_at=data["ordered_at"],
-                amount=data["amount"],
+                amount=data.get("amount"),  # absent: a field rule on the amount
                 currency=data["currency"],
                 status=data["status"],
                 number=data["number"],
@@ -422,10 +442,14 @@ def product_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    product = selectors.product_get(pk) if pk else None
-    form = ProductForm(request.POST or None, instance=product)
+    product = selectors.product_get(pk, user=request.user) if pk else None
+    if product is None:
+        require(request.user, "products", "create")
+    else:
+        require_on(request.user, "edit", product)
+    form = ProductForm(request.POST or None, instance=product, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = {k: form.cleaned_data[k] for k in ProductForm.Meta.fields}
+        data = form.service_data()
         try:
             services.product_save(actor=request.user, product=product, data=data)
         except ValidationError as exc:

@@ -21,7 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from svyaz.accounts.models import Department, Scope, User
+from svyaz.accounts.models import Department, User
+from svyaz.accounts.roles import ensure_default_roles
 from svyaz.activities.models import Activity, CallOutcome, Direction
 from svyaz.contacts.models import (
     Address,
@@ -73,18 +74,18 @@ BASE_COUNTS = {
     "leads": 60,
 }
 
-# username, first, last, department key, scope, is head, owner weight, language
+# username, first, last, department key, role, is head, owner weight, language
 USERS = [
-    ("demo", "Демо", "Администратор", "root", Scope.ALL, True, 0.2, "ru"),
-    ("vera", "Вера", "Смирнова", "msk", Scope.DEPARTMENT, True, 1.0, ""),
-    ("anna", "Анна", "Петрова", "msk", Scope.OWN, False, 3.0, ""),
-    ("boris", "Борис", "Иванов", "msk", Scope.OWN, False, 3.0, ""),
-    ("oleg", "Олег", "Кузнецов", "spb", Scope.DEPARTMENT, True, 1.0, ""),
-    ("dmitry", "Дмитрий", "Соколов", "spb", Scope.OWN, False, 3.0, ""),
-    ("elena", "Елена", "Попова", "spb", Scope.OWN, False, 3.0, "en"),
-    ("irina", "Ирина", "Волкова", "service", Scope.DEPARTMENT, True, 0.7, ""),
-    ("sergey", "Сергей", "Морозов", "service", Scope.OWN, False, 1.5, ""),
-    ("maria", "Мария", "Лебедева", "marketing", Scope.DEPARTMENT, True, 0.2, ""),
+    ("demo", "Демо", "Администратор", "root", "administrator", True, 0.2, "ru"),
+    ("vera", "Вера", "Смирнова", "msk", "head_of_sales", True, 1.0, ""),
+    ("anna", "Анна", "Петрова", "msk", "manager", False, 3.0, ""),
+    ("boris", "Борис", "Иванов", "msk", "manager", False, 3.0, ""),
+    ("oleg", "Олег", "Кузнецов", "spb", "head_of_sales", True, 1.0, ""),
+    ("dmitry", "Дмитрий", "Соколов", "spb", "manager", False, 3.0, ""),
+    ("elena", "Елена", "Попова", "spb", "manager", False, 3.0, "en"),
+    ("irina", "Ирина", "Волкова", "service", "head_of_sales", True, 0.7, ""),
+    ("sergey", "Сергей", "Морозов", "service", "manager", False, 1.5, ""),
+    ("maria", "Мария", "Лебедева", "marketing", "marketer", True, 0.2, ""),
 ]
 DEPARTMENTS = [  # key, name, parent key
     ("root", "Компания", None),
@@ -286,7 +287,8 @@ class DemoBuilder:
         password = make_password(DEMO_PASSWORD)  # hashed once: PBKDF2 is slow by design
         self.users: dict[str, User] = {}
         self.owner_weight: dict[str, float] = {}
-        for username, first, last, dept, scope, is_head, weight, lang in USERS:
+        roles = ensure_default_roles()
+        for username, first, last, dept, role, is_head, weight, lang in USERS:
             user = User.objects.create(
                 username=username,
                 first_name=first,
@@ -294,13 +296,13 @@ class DemoBuilder:
                 email=f"{username}@svyaz.example",
                 password=password,
                 department=depts[dept],
-                scope=scope,
                 language=lang,
                 is_staff=username == DEMO_USERNAME,
                 is_superuser=username == DEMO_USERNAME,
                 phone=f"+7916{self.rng.randint(1000000, 9999999)}",
                 date_joined=self.start - dt.timedelta(days=self.rng.randint(30, 400)),
             )
+            user.roles.add(roles[role])
             self.users[username] = user
             self.owner_weight[username] = weight
             if is_head:

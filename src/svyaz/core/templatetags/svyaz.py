@@ -60,3 +60,16 @@ def get_item(mapping, key):
         return mapping.get(f"cf_{key}")
     except AttributeError:
         return None
+
+
+@register.simple_tag(takes_context=True)
+def can(context, entity: str, action: str, obj=None) -> bool:
+    """`{% can "deals" "edit" deal as may_edit %}`: may the signed-in user do this (on
+    this record, or at all)? The same rule the services enforce (core.scoping.can)."""
+    from svyaz.core.scoping import can as scoping_can
+
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    if obj == "":
+        obj = None
+    return scoping_can(user, entity, action, obj)

@@ -59,7 +59,8 @@
       if (list.dataset.sortable) return;
       list.dataset.sortable = "1";
       Sortable.create(list, {
-        group: "deals", animation: 150, draggable: ".board-card",
+        // A card the user may not edit (core.scoping "edit" grant) stays where it is.
+        group: "deals", animation: 150, draggable: ".board-card:not(.locked)",
         onEnd: async (evt) => {
           if (evt.from === evt.to) return;
           const column = evt.to.closest("[data-stage-id]");

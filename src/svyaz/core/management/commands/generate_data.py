@@ -22,7 +22,7 @@ activity), Followup (today and overdue for every manager, a busy one with many) 
 ClientSummary. Order lines are not generated. Contacts carry custom values for the
 `segment` (choice) and `loyalty_card` (text) custom fields, which it defines.
 
-The busy manager is the first non-admin user with scope "own" (`<prefix>0002`); the
+The busy manager is the first user with the manager role (own records) (`<prefix>0002`); the
 generator gives them a full day of tasks and callbacks. Benchmarks rely on that.
 """
 
@@ -43,7 +43,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from faker import Faker
 
-from svyaz.accounts.models import Department, Scope, User
+from svyaz.accounts.models import Department, User
+from svyaz.accounts.roles import ensure_default_roles
 from svyaz.activities.models import Activity
 from svyaz.contacts.models import Address, Company, Contact, ContactCompany, Email, Phone
 from svyaz.core.management import demo_vocabulary as V
@@ -252,14 +253,16 @@ class Generator:
         ]
         password = make_password("generated-" + self.prefix)
         users = []
+        role_of: dict[str, str] = {}
         for i in range(c["users"]):
             dept = depts[i % len(depts)] if i else root
             if i == 0:
-                scope = Scope.ALL
+                role = "administrator"
             elif i < len(depts):
-                scope = Scope.DEPARTMENT  # the first user of each department heads it
+                role = "head_of_sales"  # the first user of each department heads it
             else:
-                scope = Scope.OWN
+                role = "manager"
+            role_of[f"{self.prefix}{i:04d}"] = role
             first, middle, last = self.rng.choice(self.male if i % 2 else self.female)
             users.append(
                 User(
@@ -269,7 +272,6 @@ class Generator:
                     email=f"{self.prefix}{i:04d}@example.com",
                     password=password,
                     department=dept,
-                    scope=scope,
                     is_superuser=i == 0,
                     is_staff=i == 0,
                     timezone="Europe/Moscow",
@@ -277,6 +279,10 @@ class Generator:
             )
         User.objects.bulk_create(users)
         users = list(User.objects.filter(username__startswith=self.prefix).order_by("username"))
+        roles = ensure_default_roles()
+        User.roles.through.objects.bulk_create(
+            User.roles.through(user_id=u.pk, role_id=roles[role_of[u.username]].pk) for u in users
+        )
         for dept, head in zip(depts[1:], users[1 : len(depts)], strict=False):
             dept.head = head
             dept.save(update_fields=["head"])
@@ -285,7 +291,7 @@ class Generator:
         self.managers = [(u.pk, u.department_id) for u in users[1:]] or [
             (users[0].pk, users[0].department_id)
         ]
-        own = [u for u in users if u.scope == Scope.OWN]
+        own = [u for u in users if role_of[u.username] == "manager"]
         self.busy = own[0] if own else users[-1]
         self.out(
             f"  {len(depts)} departments, {len(users)} users "
