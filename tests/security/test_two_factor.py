@@ -164,3 +164,19 @@ def test_logout_works_before_the_code(manager, device):
         response = c.post(reverse("accounts:logout"))
         assert response.status_code == 302
         assert "_auth_user_id" not in c.session
+
+
+def test_a_role_can_require_it(manager, teammate):
+    """An administrator requires 2FA per role: only holders of that role are sent to set
+    it up; the same department's other people are not."""
+    from svyaz.accounts.models import Role
+
+    role = Role.objects.get(code="manager")
+    role.require_2fa = True
+    role.save()
+    teammate.roles.set([Role.objects.create(code="plain", name="Plain", grants={})])
+    with time_machine.travel(T0, tick=False):
+        c = _password_login()
+        response = c.get(MY_DAY)
+        assert response["Location"].startswith(reverse("accounts:two_factor"))
+        assert _password_login("teammate").get(MY_DAY).status_code == 200
