@@ -36,7 +36,10 @@ def served(monkeypatch, settings, tmp_path):
     monkeypatch.setattr(embedded, "serve", fake_serve)
     monkeypatch.setattr(scheduler, "start_if_embedded", fake_start)
     monkeypatch.setattr(embedded, "call_command", recording_call_command)
-    monkeypatch.delenv("SVYAZ_SCHEDULER_RUN", raising=False)
+    # setenv first so that monkeypatch records the variable and removes it again at teardown:
+    # the command under test sets it, and it must not leak into later tests.
+    monkeypatch.setenv("SVYAZ_SCHEDULER_RUN", "0")
+    monkeypatch.delenv("SVYAZ_SCHEDULER_RUN")
     return calls
 
 
