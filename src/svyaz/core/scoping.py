@@ -247,18 +247,19 @@ def can_see(user, obj, *, extra_owner_fields: tuple[str, ...] = ()) -> bool:
 
 
 def log_denial(user, entity: str, action: str, obj_id=None, *, reason: str = "") -> None:
-    """Every refusal leaves a trace: the audit's denial log (and the security logger)."""
-    log.warning(
-        "access denied: user=%s entity=%s action=%s object=%s %s",
-        getattr(user, "pk", None),
-        entity,
-        action,
-        obj_id,
-        reason,
-    )
+    """Every refusal leaves a trace: a row in the audit's denial log, which also writes one
+    warning to the "svyaz.security" logger (one log line per denial, not two)."""
     try:
         from svyaz.audit.denials import log_denial as audit_log_denial
     except ImportError:  # pragma: no cover - the audit app is optional in old checkouts
+        log.warning(
+            "access denied: user=%s entity=%s action=%s object=%s %s",
+            getattr(user, "pk", None),
+            entity,
+            action,
+            obj_id,
+            reason,
+        )
         return
     audit_log_denial(
         user=user if getattr(user, "is_authenticated", False) else None,
