@@ -8,12 +8,32 @@ deals, 10,000,000 activities, 2,000,000 orders, 200 users in 20 departments. Exp
 counts override the scaled ones. Users and departments scale too (at least 5 users in
 2 departments), so every manager owns as many records as at full size.
 
-Speed: rows are made in Python from one `random.Random(seed)` and written with COPY on
-PostgreSQL (psycopg 3 `cursor.copy()`), with executemany in big transactions on SQLite.
-Ids are assigned here (after the current maximum) and the sequences reset at the end.
-Reference data (departments, users, pipelines, custom fields, tags) goes through the ORM;
-client summaries are rebuilt by `svyaz.sales.services.client_summaries_rebuild`, the one
-code path for them.
+Speed (issue #6: scale 1.0 in under 30 minutes on 2 cores):
+
+- The "skeleton" (who owns which client, which company a contact works for, which
+  client a deal belongs to) is drawn in the main process from `random.Random(seed)`.
+  Everything else is made in chunks of CHUNK rows, each from its own
+  `random.Random(f"{seed}:{table}:{chunk}")`, so a chunk's rows do not depend on which
+  process makes it or in which order: the same seed gives the same data with any
+  `--workers`.
+- A chunk is formatted straight into COPY text (one f-string per row, texts escaped once
+  when the word pools are built, timestamps from precomputed day/second tables).
+  `--workers N` (default 1 on PostgreSQL) makes chunks in N forked processes while the
+  main process streams the finished ones to COPY; at most 2·N chunks wait in memory.
+- On PostgreSQL the whole load is one transaction: the secondary indexes (not primary
+  keys, not unique ones) and the foreign keys of the big tables are dropped first and
+  recreated (and the keys validated) at the end of it with a large
+  `maintenance_work_mem`; a failure rolls everything back, indexes included.
+  `--keep-indexes` loads with them in place. Then client summaries, then ANALYZE.
+- SQLite gets the same text, parsed back into tuples and written with executemany, so
+  both databases hold the same rows.
+
+Ids of companies, contacts, deals, orders, activities, follow-ups and timeline entries
+are assigned here (after the current maximum); phones, e-mails, addresses, memberships
+and stage changes take theirs from the table's sequence in row order. The sequences are
+reset at the end. Reference data (departments, users, pipelines, custom fields) goes
+through the ORM; client summaries are rebuilt by
+`svyaz.sales.services.client_summaries_rebuild`, the one code path for them.
 
 What it writes, all with owner and department: Company, Contact (full_name composed as
 the contact services do), Phone (E.164 + digits), Email, Address, ContactCompany, Deal
@@ -24,17 +44,21 @@ ClientSummary. Order lines are not generated. Contacts carry custom values for t
 
 The busy manager is the first user with the manager role (own records) (`<prefix>0002`); the
 generator gives them a full day of tasks and callbacks. Benchmarks rely on that.
+
+The data differs from what the generator made before 2026-12 for the same seed (the
+random draws are made in another order); the distributions are the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
+import multiprocessing
+import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from collections import deque
+from collections.abc import Callable, Iterator
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
@@ -62,7 +86,8 @@ FULL = {
     "departments": 20,
 }
 MIN = {"users": 5, "departments": 2}
-CHUNK = 50_000
+CHUNK = 50_000  # rows of the leading table per chunk (and per executemany on SQLite)
+DAY = 86_400
 SEGMENTS = ["A", "B", "C", "D"]
 SOURCES = ["website", "web_form", "call", "email", "referral", "social", "advertising"]
 ACTIVITY_KINDS = [  # (kind, direction, weight)
@@ -107,6 +132,59 @@ PIPELINES = [
     ),
 ]
 
+# Columns per table, with their kind: i int, s text, t timestamptz, d date, b bool,
+# n numeric, j json. "id" missing = taken from the table's sequence.
+OWNED = [("id", "i"), ("owner_id", "i"), ("department_id", "i"), ("created_at", "t"),
+         ("updated_at", "t"), ("deleted_at", "t"), ("custom", "j")]  # fmt: skip
+TABLES: dict[str, tuple[type, list[tuple[str, str]]]] = {
+    "company": (Company, OWNED + [
+        ("name", "s"), ("legal_name", "s"), ("country", "s"), ("inn", "s"), ("kpp", "s"),
+        ("tax_id", "s"), ("industry_code", "s"), ("website", "s"), ("source", "s"),
+        ("description", "s")]),
+    "contact": (Contact, OWNED + [
+        ("first_name", "s"), ("middle_name", "s"), ("last_name", "s"), ("full_name", "s"),
+        ("job_title", "s"), ("birthday", "d"), ("source", "s"), ("description", "s")]),
+    "phone": (Phone, [("contact_id", "i"), ("company_id", "i"), ("number", "s"),
+                      ("digits", "s"), ("kind", "s"), ("is_primary", "b")]),
+    "email": (Email, [("contact_id", "i"), ("company_id", "i"), ("email", "s"), ("kind", "s"),
+                      ("is_primary", "b")]),
+    "address": (Address, [("contact_id", "i"), ("company_id", "i"), ("kind", "s"),
+                          ("country", "s"), ("region", "s"), ("city", "s"), ("street", "s"),
+                          ("postal_code", "s")]),
+    "member": (ContactCompany, [("contact_id", "i"), ("company_id", "i"), ("role", "s"),
+                                ("is_primary", "b")]),
+    "deal": (Deal, OWNED + [
+        ("title", "s"), ("pipeline_id", "i"), ("stage_id", "i"), ("amount", "n"),
+        ("currency", "s"), ("expected_close", "d"), ("probability", "i"), ("contact_id", "i"),
+        ("company_id", "i"), ("price_list_id", "i"), ("lost_reason_id", "i"),
+        ("lost_comment", "s"), ("stage_changed_at", "t"), ("closed_at", "t"),
+        ("is_repeat", "b")]),
+    "stagechange": (DealStageChange, [
+        ("deal_id", "i"), ("from_stage_id", "i"), ("to_stage_id", "i"), ("changed_at", "t"),
+        ("changed_by_id", "i"), ("seconds_in_from", "i")]),
+    "order": (Order, OWNED + [
+        ("number", "s"), ("contact_id", "i"), ("company_id", "i"), ("deal_id", "i"),
+        ("ordered_at", "t"), ("amount", "n"), ("currency", "s"), ("status", "s"),
+        ("external_id", "s")]),
+    "activity": (Activity, OWNED + [
+        ("kind", "s"), ("direction", "s"), ("channel", "s"), ("subject", "s"), ("body", "s"),
+        ("occurred_at", "t"), ("duration_seconds", "i"), ("outcome", "s"), ("contact_id", "i"),
+        ("company_id", "i"), ("deal_id", "i")]),
+    "timeline": (TimelineEntry, [
+        ("id", "i"), ("kind", "s"), ("occurred_at", "t"), ("actor_id", "i"),
+        ("contact_id", "i"), ("company_id", "i"), ("deal_id", "i"), ("object_type", "s"),
+        ("object_id", "i"), ("title", "s"), ("body", "s"), ("data", "j")]),
+    "followup": (Followup, OWNED + [
+        ("kind", "s"), ("title", "s"), ("description", "s"), ("assignee_id", "i"),
+        ("due_at", "t"), ("priority", "s"), ("remind_at", "t"), ("reminded_at", "t"),
+        ("status", "s"), ("completed_at", "t"), ("result", "s"), ("contact_id", "i"),
+        ("company_id", "i"), ("deal_id", "i"), ("source_activity_id", "i")]),
+}  # fmt: skip
+# Tables whose secondary indexes and foreign keys are rebuilt after the load.
+BIG = ["company", "contact", "phone", "email", "address", "member", "deal", "stagechange",
+       "order", "activity", "timeline"]  # fmt: skip
+N = "\\N"  # NULL in COPY text
+
 
 def scaled_counts(scale: float, **overrides: int | None) -> dict[str, int]:
     """The issue's full size times `scale`, with explicit counts taking precedence."""
@@ -120,77 +198,137 @@ def scaled_counts(scale: float, **overrides: int | None) -> dict[str, int]:
     return out
 
 
+_INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
 def inn10(rng: random.Random) -> str:
     """A 10-digit organisation INN with a valid check digit."""
-    digits = [rng.randint(0, 9) for _ in range(9)]
-    digits[0] = rng.randint(1, 9)
-    weights = [2, 4, 10, 3, 5, 9, 4, 6, 8]
-    check = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11 % 10
-    return "".join(map(str, digits)) + str(check)
+    body = str(rng.randrange(100_000_000, 1_000_000_000))
+    check = sum(int(d) * w for d, w in zip(body, _INN_WEIGHTS, strict=True)) % 11 % 10
+    return body + str(check)
+
+
+def esc(text: str) -> str:
+    """A text value for COPY's text format (pools are escaped once, not per row)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+_UNESC = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def unesc(text: str) -> str:
+    if "\\" not in text:
+        return text
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(_UNESC.get(text[i + 1], text[i + 1]))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def chunk_rng(seed: int, table: str, index: int) -> random.Random:
+    return random.Random(f"{seed}:{table}:{index}")
 
 
 class Writer:
-    """Bulk rows into one table: COPY on PostgreSQL, executemany on SQLite."""
+    """COPY text into one table: COPY on PostgreSQL, parsed back for executemany on SQLite."""
 
     def __init__(self, out: Callable[[str], None]):
         self.out = out
         self.pg = connection.vendor == "postgresql"
         self.totals: dict[str, tuple[int, float]] = {}
 
-    def _value(self, v):
-        if self.pg:
-            return v
-        if isinstance(v, dt.datetime):  # Django stores naive UTC text on SQLite
-            return v.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
-        if isinstance(v, (dt.date, Decimal)):
-            return str(v)
-        return v
-
-    def write(self, model, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+    def write(self, key: str, data: bytes, rows: int) -> None:
+        model, spec = TABLES[key]
         table = model._meta.db_table
         qn = connection.ops.quote_name
-        cols = ", ".join(qn(c) for c in columns)
+        cols = ", ".join(qn(c) for c, _ in spec)
         started = time.monotonic()
-        n = 0
         with connection.cursor() as cursor:
             if self.pg:
                 with cursor.cursor.copy(f"COPY {qn(table)} ({cols}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                        n += 1
+                    copy.write(data)
             else:
-                marks = ", ".join(["%s"] * len(columns))
+                marks = ", ".join(["%s"] * len(spec))
                 # Table and column names come from the models' metadata, quoted.
                 sql = f"INSERT INTO {qn(table)} ({cols}) VALUES ({marks})"  # noqa: S608
-                batch: list[tuple] = []
-                for row in rows:
-                    batch.append(tuple(self._value(v) for v in row))
-                    if len(batch) >= CHUNK:
-                        cursor.executemany(sql, batch)
-                        n += len(batch)
-                        batch = []
-                if batch:
-                    cursor.executemany(sql, batch)
-                    n += len(batch)
+                kinds = [k for _, k in spec]
+                batch = [
+                    tuple(
+                        None if v == N else _SQLITE[k](v)
+                        for v, k in zip(line.split("\t"), kinds, strict=True)
+                    )
+                    for line in data.decode().split("\n")[:-1]
+                ]
+                cursor.executemany(sql, batch)
         spent = time.monotonic() - started
         old_n, old_t = self.totals.get(table, (0, 0.0))
-        self.totals[table] = (old_n + n, old_t + spent)
-        return n
+        self.totals[table] = (old_n + rows, old_t + spent)
 
-    def report(self, table: str) -> None:
+    def report(self, key: str, wall: float, before: dict | None = None) -> None:
+        """Rows written to `key` (since the `before` snapshot of totals) and their rates."""
+        table = TABLES[key][0]._meta.db_table
         n, spent = self.totals.get(table, (0, 0.0))
-        rate = n / spent if spent else 0
-        self.out(f"  {table}: {n:,} rows in {spent:.1f}s ({rate:,.0f} rows/s)")
+        n0, spent0 = (before or {}).get(table, (0, 0.0))
+        n, spent = n - n0, spent - spent0
+        self.out(
+            f"  {table}: {n:,} rows, {'COPY' if self.pg else 'INSERT'} {spent:.1f}s "
+            f"({n / max(spent, 1e-9):,.0f} rows/s); {n / max(wall, 1e-9):,.0f} rows/s "
+            f"over the {wall:.1f}s of its step"
+        )
+
+
+_SQLITE: dict[str, Callable[[str], object]] = {
+    "i": int,
+    "s": unesc,
+    "j": unesc,
+    "t": lambda v: v[:-3],  # naive UTC text, as Django stores it on SQLite
+    "d": str,
+    "n": str,
+    "b": lambda v: v == "t",
+}
+
+_STATE: Generator | None = None  # the generator, inherited by forked workers
+
+
+def _make_chunk(spec: tuple[str, int, int, int]) -> list[tuple[str, bytes, int]]:
+    assert _STATE is not None
+    return _STATE.make_chunk(spec)
 
 
 class Generator:
-    def __init__(self, *, counts: dict[str, int], seed: int, prefix: str, out, now=None):
+    def __init__(
+        self,
+        *,
+        counts: dict[str, int],
+        seed: int,
+        prefix: str,
+        out,
+        now=None,
+        workers: int = 0,
+        keep_indexes: bool = False,
+    ):
         self.counts = counts
         self.seed = seed
         self.prefix = prefix
         self.out = out
+        self.workers = workers
+        self.keep_indexes = keep_indexes
         self.rng = random.Random(seed)
         self.now = (now or timezone.now()).replace(microsecond=0)
+        self.now_s = int(self.now.timestamp())
         self.w = Writer(out)
         fake_ru = Faker("ru_RU")
         fake_ru.seed_instance(seed)
@@ -210,6 +348,53 @@ class Generator:
             for _ in range(400)
         ]
         self.english = [(fake_en.first_name(), "", fake_en.last_name()) for _ in range(300)]
+        self._pools()
+
+    # ---- precomputed pools -------------------------------------------------------------
+    def _pools(self) -> None:
+        # Timestamps as seconds since the epoch; text from a day table and a second table.
+        self.day0 = self.now_s // DAY - 2200
+        days = [dt.date(1970, 1, 1) + dt.timedelta(days=self.day0 + i) for i in range(2700)]
+        self.days = [d.isoformat() + " " for d in days]
+        self.dates = [d.isoformat() for d in days]
+        self.hms = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)]
+        self.birthdays = [
+            (dt.date(1960, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(15001)
+        ]
+
+        # A person: (first, middle, last, full name, transliterated first.last), escaped.
+        def person(p):
+            first, middle, last = p
+            full = " ".join(x for x in (last, first, middle) if x)
+            return (
+                esc(first), esc(middle), esc(last), esc(full),
+                f"{V.translit(first)}.{V.translit(last)}",
+            )  # fmt: skip
+
+        self.people = {
+            "en": [person(p) for p in self.english],
+            "m": [person(p) for p in self.male],
+            "f": [person(p) for p in self.female],
+        }
+        self.ru_jobs = [esc(j[0]) for j in V.RU_JOBS]
+        self.en_jobs = [esc(j[0]) for j in V.EN_JOBS]
+        self.heads = [(esc(h), V.translit(h)) for h in V.BRAND_HEADS]
+        self.tails = [(esc(t), V.translit(t)) for t in V.BRAND_TAILS]
+        self.forms = [esc(f) for f in V.COMPANY_FORMS]
+        self.okved = [esc(o) for o in V.OKVED]
+        self.cities = [
+            (esc(c[0]), esc(c[1]), c[3], esc(c[4])) for c in V.CITIES
+        ]  # (city, region, area codes, postcode prefix)
+        self.city_weights = [c[5] for c in V.CITIES]
+        self.topics = [esc(t if isinstance(t, str) else t[0]) for t in V.DEAL_TOPICS]
+        self.call_subjects = [esc(s) for s in V.CALL_SUBJECTS]
+        self.email_subjects = [esc(s) for s in V.EMAIL_SUBJECTS]
+        self.meeting_subjects = [esc(s) for s in V.MEETING_SUBJECTS]
+        self.call_bodies = [esc(s) for s in V.CALL_BODIES]
+        self.note_bodies = [esc(s) for s in V.NOTE_BODIES]
+
+    def ts(self, s: int) -> str:
+        return self.days[s // DAY - self.day0] + self.hms[s % DAY]
 
     # ---- helpers -------------------------------------------------------------------
     def next_ids(self, model, n: int) -> range:
@@ -220,16 +405,8 @@ class Generator:
         )["m"] or 0
         return range(start + 1, start + 1 + n)
 
-    def when(self, days_back: int, days_forward: int = 0) -> dt.datetime:
-        seconds = self.rng.randint(-days_back * 86400, days_forward * 86400)
-        return self.now + dt.timedelta(seconds=seconds)
-
     def owner(self) -> tuple[int, int]:
         return self.rng.choice(self.managers)
-
-    def skewed(self, n: int) -> int:
-        """An index in [0, n) with a heavy head: a few clients get most of the history."""
-        return min(n - 1, int(n * self.rng.random() ** 2))
 
     def step(self, label: str, fn) -> None:
         started = time.monotonic()
@@ -311,9 +488,9 @@ class Generator:
             self.pipelines.append(
                 (
                     pipeline.pk,
-                    [s for s in st if s.kind == StageKind.OPEN],
-                    [s for s in st if s.kind == StageKind.WON],
-                    [s for s in st if s.kind == StageKind.LOST],
+                    [(s.pk, s.name) for s in st if s.kind == StageKind.OPEN],
+                    [(s.pk, s.name) for s in st if s.kind == StageKind.WON],
+                    [(s.pk, s.name) for s in st if s.kind == StageKind.LOST],
                 )
             )
         CustomField.objects.get_or_create(
@@ -333,433 +510,496 @@ class Generator:
             defaults={"label": "Loyalty card", "field_type": CustomFieldType.TEXT, "position": 101},
         )
 
-    # ---- clients -------------------------------------------------------------------
-    def make_companies(self) -> None:
-        n = self.counts["companies"]
-        ids = self.next_ids(Company, n)
-        self.company_ids = list(ids)
-        self.company_owner: list[tuple[int, int]] = []
-        rng = self.rng
-        cities = [(c[0], c[1], c[3], c[4]) for c in V.CITIES]
-        city_weights = [c[5] for c in V.CITIES]
-        self.company_city = rng.choices(range(len(cities)), weights=city_weights, k=n)
+    # ---- the skeleton (main process, main random stream) -------------------------------
+    def make_skeleton(self) -> None:
+        c, rng, r = self.counts, self.rng, self.rng.random
+        managers = self.managers
+        ncomp, ncont = c["companies"], c["contacts"]
+        self.company_base = self.next_ids(Company, 1)[0]
+        self.contact_base = self.next_ids(Contact, 1)[0]
+        self.deal_base = self.next_ids(Deal, 1)[0]
+        self.order_base = self.next_ids(Order, 1)[0]
+        self.activity_base = self.next_ids(Activity, 1)[0]
+        self.followup_base = self.next_ids(Followup, 1)[0]
+        tl = self.next_ids(TimelineEntry, 1)[0]
+        self.timeline_base = {
+            "deal": tl,
+            "order": tl + c["deals"],
+            "activity": tl + c["deals"] + c["orders"],
+        }
+        self.company_owner = rng.choices(managers, k=ncomp)
+        cb = self.company_base
+        company_owner = self.company_owner
+        contact_company: list[int | None] = []
+        contact_owner: list[tuple[int, int]] = []
+        for _ in range(ncont):
+            i = int(r() * ncomp) if ncomp and r() < 0.6 else -1
+            if i >= 0:
+                contact_company.append(cb + i)
+                contact_owner.append(company_owner[i] if r() < 0.7 else rng.choice(managers))
+            else:
+                contact_company.append(None)
+                contact_owner.append(rng.choice(managers))
+        self.contact_company = contact_company
+        self.contact_owner = contact_owner
+        pick = self.client_picker(rng)
+        self.deal_client = [pick() for _ in range(c["deals"])]
 
-        def rows():
-            for i, pk in enumerate(ids):
-                owner, dept = self.owner()
-                self.company_owner.append((owner, dept))
-                brand = rng.choice(V.BRAND_HEADS) + rng.choice(V.BRAND_TAILS)
-                form = rng.choice(V.COMPANY_FORMS)
-                created = self.when(1500)
-                yield (
-                    pk, owner, dept, created, created, None, "{}",
-                    f"{brand} {i}" if i >= 2000 else brand,
-                    f"{form} «{brand}»", "RU", inn10(rng), "",
-                    "", rng.choice(V.OKVED), f"https://{V.translit(brand)}.ru",
-                    rng.choice(SOURCES), "",
-                )  # fmt: skip
+    def client_picker(self, rng: random.Random) -> Callable[[], tuple]:
+        """(contact id, company id, owner, department) of a client, skewed to the head:
+        a few clients get most of the history."""
+        r = rng.random
+        ncont, ncomp = self.counts["contacts"], self.counts["companies"]
+        cb, kb = self.contact_base, self.company_base
+        contact_company, contact_owner = self.contact_company, self.contact_owner
+        company_owner = self.company_owner
+        p_contact = 0.85 if ncomp else 1.0
+        if not ncont:
+            p_contact = 0.0
 
-        self.w.write(
-            Company,
-            ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-             "custom", "name", "legal_name", "country", "inn", "kpp", "tax_id",
-             "industry_code", "website", "source", "description"],
-            rows(),
-        )  # fmt: skip
-        self.w.report(Company._meta.db_table)
+        def pick() -> tuple:
+            if r() < p_contact:
+                x = r()
+                i = int(ncont * x * x)
+                return (cb + i, contact_company[i], *contact_owner[i])
+            x = r()
+            i = int(ncomp * x * x)
+            return (None, kb + i, *company_owner[i])
 
-        def phones():
-            for pk in self.phone_ids(n):
-                i = pk - self.phone_base
-                city = cities[self.company_city[i]]
-                number = f"+7{rng.choice(city[2])}{rng.randint(0, 10**7 - 1):07d}"[:12]
-                yield (pk, None, ids[i], number, number[1:], "work", True)
+        return pick
 
-        self.phone_base = self.next_ids(Phone, 1)[0]
-        self.w.write(
-            Phone, ["id", "contact_id", "company_id", "number", "digits", "kind", "is_primary"],
-            phones(),
-        )  # fmt: skip
+    # ---- chunks (any process) --------------------------------------------------------
+    def specs(self) -> Iterator[tuple[str, int, int, int]]:
+        for table, plural in (("company", "companies"), ("contact", "contacts"),
+                              ("deal", "deals"), ("order", "orders"),
+                              ("activity", "activities")):  # fmt: skip
+            n = self.counts[plural]
+            for index, start in enumerate(range(0, n, CHUNK)):
+                yield (table, index, start, min(CHUNK, n - start))
 
-        base = self.next_ids(Address, 1)[0]
+    def make_chunk(self, spec: tuple[str, int, int, int]) -> list[tuple[str, bytes, int]]:
+        table, index, start, count = spec
+        rng = chunk_rng(self.seed, table, index)
+        out = getattr(self, f"chunk_{table}")(rng, start, count)
+        return [(key, "".join(lines).encode(), len(lines)) for key, lines in out]
 
-        def addresses():
-            for i, pk in enumerate(ids):
-                city = cities[self.company_city[i]]
-                yield (
-                    base + i, None, pk, "legal", "RU", city[1], city[0],
-                    f"ул. {rng.choice(V.BRAND_HEADS)}, д. {rng.randint(1, 120)}",
-                    f"{city[3]}{rng.randint(0, 999):03d}"[:6],
-                )  # fmt: skip
+    def chunk_company(self, rng: random.Random, start: int, count: int):
+        r, choices = rng.random, rng.choices
+        ts, now = self.ts, self.now_s
+        heads = choices(self.heads, k=count)
+        tails = choices(self.tails, k=count)
+        forms = choices(self.forms, k=count)
+        okved = choices(self.okved, k=count)
+        sources = choices(SOURCES, k=count)
+        cities = choices(self.cities, weights=self.city_weights, k=count)
+        rows, phones, addresses = [], [], []
+        for j in range(count):
+            i = start + j
+            pk = self.company_base + i
+            owner, dept = self.company_owner[i]
+            (head, thead), (tail, ttail) = heads[j], tails[j]
+            brand = head + tail
+            created = ts(now - int(r() * 1500 * DAY))
+            rows.append(
+                f"{pk}\t{owner}\t{dept}\t{created}\t{created}\t{N}\t{{}}\t"
+                f"{brand + ' ' + str(i) if i >= 2000 else brand}\t{forms[j]} «{brand}»\tRU\t"
+                f"{inn10(rng)}\t\t\t{okved[j]}\thttps://{thead}{ttail}.ru\t{sources[j]}\t\n"
+            )
+            city, region, codes, postcode = cities[j]
+            number = f"+7{codes[int(r() * len(codes))]}{int(r() * 10**7):07d}"[:12]
+            phones.append(f"{N}\t{pk}\t{number}\t{number[1:]}\twork\tt\n")
+            addresses.append(
+                f"{N}\t{pk}\tlegal\tRU\t{region}\t{city}\tул. {head}, д. {1 + int(r() * 120)}\t"
+                f"{(postcode + format(int(r() * 1000), '03d'))[:6]}\n"
+            )
+        return [("company", rows), ("phone", phones), ("address", addresses)]
 
-        self.w.write(
-            Address,
-            ["id", "contact_id", "company_id", "kind", "country", "region", "city", "street",
-             "postal_code"],
-            addresses(),
-        )  # fmt: skip
-
-    def phone_ids(self, n: int) -> range:
-        return range(self.phone_base, self.phone_base + n)
-
-    def make_contacts(self) -> None:
-        n = self.counts["contacts"]
-        ids = self.next_ids(Contact, n)
-        self.contact_ids = list(ids)
-        self.contact_owner: list[tuple[int, int]] = []
-        self.contact_company: list[int | None] = []
-        rng = self.rng
-        names: list[tuple[str, str, str]] = []
-        ncomp = len(self.company_ids)
-
-        def rows():
-            for pk in ids:
-                r = rng.random()
-                pool = self.english if r < 0.08 else (self.male if r < 0.55 else self.female)
-                first, middle, last = rng.choice(pool)
-                names.append((first, last, "en" if r < 0.08 else "ru"))
-                company = (
-                    self.company_ids[rng.randrange(ncomp)] if ncomp and rng.random() < 0.6 else None
+    def chunk_contact(self, rng: random.Random, start: int, count: int):
+        r, choices = rng.random, rng.choices
+        ts, now = self.ts, self.now_s
+        en, male, female = self.people["en"], self.people["m"], self.people["f"]
+        ru_jobs, en_jobs = self.ru_jobs, self.en_jobs
+        sources = choices(SOURCES, k=count)
+        codes = V.MOBILE_CODES
+        cities = self.cities
+        free_mail = V.FREE_MAIL
+        rows, phones, emails, members, addresses = [], [], [], [], []
+        for j in range(count):
+            i = start + j
+            pk = self.contact_base + i
+            x = r()
+            if x < 0.08:
+                first, middle, last, full, local = en[int(r() * len(en))]
+                job = en_jobs[int(r() * len(en_jobs))]
+            else:
+                pool = male if x < 0.55 else female
+                first, middle, last, full, local = pool[int(r() * len(pool))]
+                job = ru_jobs[int(r() * len(ru_jobs))]
+            company = self.contact_company[i]
+            owner, dept = self.contact_owner[i]
+            created = ts(now - int(r() * 1500 * DAY))
+            x = r()
+            segment = SEGMENTS[min(3, int(x * math.sqrt(x) * 4))]
+            if r() < 0.3:
+                custom = (
+                    f'{{"segment": "{segment}", "loyalty_card": "LC-{100000 + int(r() * 900000)}"}}'
                 )
-                self.contact_company.append(company)
-                if company is not None and rng.random() < 0.7:
-                    owner = self.company_owner[company - self.company_ids[0]]
-                else:
-                    owner = self.owner()
-                self.contact_owner.append(owner)
-                created = self.when(1500)
-                custom = {"segment": SEGMENTS[min(3, int(rng.random() ** 1.5 * 4))]}
-                if rng.random() < 0.3:
-                    custom["loyalty_card"] = f"LC-{rng.randint(100000, 999999)}"
-                birthday = (
-                    dt.date(1960, 1, 1) + dt.timedelta(days=rng.randint(0, 15000))
-                    if rng.random() < 0.3
-                    else None
-                )
-                yield (
-                    pk, owner[0], owner[1], created, created, None, json.dumps(custom),
-                    first, middle, last, " ".join(p for p in (last, first, middle) if p),
-                    rng.choice(V.EN_JOBS if pool is self.english else V.RU_JOBS)[0], birthday,
-                    rng.choice(SOURCES), "",
-                )  # fmt: skip
-
-        self.w.write(
-            Contact,
-            ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-             "custom", "first_name", "middle_name", "last_name", "full_name", "job_title",
-             "birthday", "source", "description"],
-            rows(),
-        )  # fmt: skip
-        self.w.report(Contact._meta.db_table)
-
-        phone_base = self.next_ids(Phone, 1)[0]
-        email_base = self.next_ids(Email, 1)[0]
-        member_base = self.next_ids(ContactCompany, 1)[0]
-        address_base = self.next_ids(Address, 1)[0]
-        cities = V.CITIES
-
-        def phones():
-            pk = phone_base
-            for pk_contact in ids:
-                for k in range(2 if rng.random() < 0.3 else 1):
-                    number = f"+79{rng.choice(V.MOBILE_CODES)}{rng.randint(0, 10**7 - 1):07d}"
-                    yield (pk, pk_contact, None, number, number[1:], "mobile", k == 0)
-                    pk += 1
-
-        def emails():
-            pk = email_base
-            for i, pk_contact in enumerate(ids):
-                if rng.random() < 0.1:
-                    continue
-                first, last, lang = names[i]
-                local = f"{V.translit(first)}.{V.translit(last)}{i % 1000}"
-                company = self.contact_company[i]
+            else:
+                custom = f'{{"segment": "{segment}"}}'
+            birthday = self.birthdays[int(r() * 15001)] if r() < 0.3 else N
+            rows.append(
+                f"{pk}\t{owner}\t{dept}\t{created}\t{created}\t{N}\t{custom}\t{first}\t{middle}\t"
+                f"{last}\t{full}\t{job}\t{birthday}\t{sources[j]}\t\n"
+            )
+            for k in range(2 if r() < 0.3 else 1):
+                number = f"+79{codes[int(r() * len(codes))]}{int(r() * 10**7):07d}"
+                phones.append(f"{pk}\t{N}\t{number}\t{number[1:]}\tmobile\t{'f' if k else 't'}\n")
+            if r() >= 0.1:
                 domain = (
-                    f"corp{company}.example.ru" if company is not None else rng.choice(V.FREE_MAIL)
+                    f"corp{company}.example.ru"
+                    if company is not None
+                    else free_mail[int(r() * len(free_mail))]
                 )
-                yield (pk, pk_contact, None, f"{local}@{domain}", "work", True)
-                pk += 1
+                emails.append(f"{pk}\t{N}\t{local}{i % 1000}@{domain}\twork\tt\n")
+            if company is not None:
+                members.append(f"{pk}\t{company}\t{ru_jobs[int(r() * len(ru_jobs))]}\tt\n")
+            if r() < 0.5:
+                city, region, _, postcode = cities[int(r() * len(cities))]
+                addresses.append(
+                    f"{pk}\t{N}\thome\tRU\t{region}\t{city}\tул. Ленина, д. {1 + int(r() * 200)}\t"
+                    f"{(postcode + '000')[:6]}\n"
+                )
+        return [
+            ("contact", rows), ("phone", phones), ("email", emails), ("member", members),
+            ("address", addresses),
+        ]  # fmt: skip
 
-        def members():
-            pk = member_base
-            for i, pk_contact in enumerate(ids):
-                company = self.contact_company[i]
-                if company is not None:
-                    yield (pk, pk_contact, company, rng.choice(V.RU_JOBS)[0], True)
-                    pk += 1
+    def chunk_deal(self, rng: random.Random, start: int, count: int):
+        r = rng.random
+        ts, now = self.ts, self.now_s
+        dates, day0 = self.dates, self.day0
+        topics = rng.choices(self.topics, k=count)
+        pipelines = self.pipelines
+        rows, changes, timeline = [], [], []
+        tl = self.timeline_base["deal"]
+        for j in range(count):
+            d = start + j
+            pk = self.deal_base + d
+            pipeline_id, open_st, won_st, lost_st = pipelines[
+                0 if len(pipelines) == 1 or r() < 0.8 else 1
+            ]
+            x = r()
+            if x < 0.35:
+                (stage, stage_name), closed = open_st[int(r() * len(open_st))], False
+            elif x < 0.75:
+                (stage, stage_name), closed = won_st[0], True
+            else:
+                (stage, stage_name), closed = lost_st[0], True
+            contact, company, owner, dept = self.deal_client[d]
+            contact = N if contact is None else contact
+            company = N if company is None else company
+            created_s = now - int(r() * 1000 * DAY)
+            moved_s = min(now, created_s + int(r() * 61) * DAY)
+            created, moved = ts(created_s), ts(moved_s)
+            amount = (10 + int(r() * 4991)) * 1000
+            title = topics[j]
+            first_stage = open_st[0][0]
+            changes.append(f"{pk}\t{N}\t{first_stage}\t{created}\t{owner}\t{N}\n")
+            if stage != first_stage:
+                changes.append(
+                    f"{pk}\t{first_stage}\t{stage}\t{moved}\t{owner}\t{moved_s - created_s}\n"
+                )
+            timeline.append(
+                f"{tl + d}\tdeal\t{created}\t{owner}\t{contact}\t{company}\t{pk}\tdeal\t{pk}\t"
+                f"Deal created: {title}\t\t"
+                f'{{"amount": "{amount}", "currency": "RUB", "stage": "{stage_name}"}}\n'
+            )
+            rows.append(
+                f"{pk}\t{owner}\t{dept}\t{created}\t{moved}\t{N}\t{{}}\t{title}\t{pipeline_id}\t"
+                f"{stage}\t{amount}\tRUB\t{dates[created_s // DAY + 30 - day0]}\t{N}\t{contact}\t"
+                f"{company}\t{N}\t{N}\t\t{moved}\t{moved if closed else N}\tf\n"
+            )
+        return [("deal", rows), ("stagechange", changes), ("timeline", timeline)]
 
-        def addresses():
-            pk = address_base
-            for pk_contact in ids:
-                if rng.random() < 0.5:
-                    city = rng.choice(cities)
-                    yield (
-                        pk, pk_contact, None, "home", "RU", city[1], city[0],
-                        f"ул. Ленина, д. {rng.randint(1, 200)}", f"{city[4]}000"[:6],
-                    )  # fmt: skip
-                    pk += 1
+    def chunk_order(self, rng: random.Random, start: int, count: int):
+        r = rng.random
+        now, days, hms, day0 = self.now_s, self.days, self.hms, self.day0
+        pick = self.client_picker(rng)
+        rows, timeline = [], []
+        tl = self.timeline_base["order"]
+        for j in range(count):
+            o = start + j
+            pk = self.order_base + o
+            contact, company, owner, dept = pick()
+            if contact is None:
+                contact = N
+            elif company is None or r() < 0.7:
+                company = N
+            at = now - int(r() * 1100 * DAY)
+            at = days[at // DAY - day0] + hms[at % DAY]
+            amount = 500 + int(r() * 499_501)
+            status = "cancelled" if r() < 0.05 else "completed"
+            number = f"G-{pk:08d}"
+            timeline.append(
+                f"{tl + o}\torder\t{at}\t{owner}\t{contact}\t{company}\t{N}\torder\t{pk}\t"
+                f"Order {number}: {amount} RUB\t\t"
+                f'{{"amount": "{amount}", "currency": "RUB", "status": "{status}"}}\n'
+            )
+            rows.append(
+                f"{pk}\t{owner}\t{dept}\t{at}\t{at}\t{N}\t{{}}\t{number}\t{contact}\t{company}\t"
+                f"{N}\t{at}\t{amount}\tRUB\t{status}\t\n"
+            )
+        return [("order", rows), ("timeline", timeline)]
 
-        self.w.write(
-            Phone, ["id", "contact_id", "company_id", "number", "digits", "kind", "is_primary"],
-            phones(),
-        )  # fmt: skip
-        self.w.report(Phone._meta.db_table)
-        self.w.write(
-            Email, ["id", "contact_id", "company_id", "email", "kind", "is_primary"], emails()
-        )
-        self.w.report(Email._meta.db_table)
-        self.w.write(
-            ContactCompany, ["id", "contact_id", "company_id", "role", "is_primary"], members()
-        )
-        self.w.report(ContactCompany._meta.db_table)
-        self.w.write(
-            Address,
-            ["id", "contact_id", "company_id", "kind", "country", "region", "city", "street",
-             "postal_code"],
-            addresses(),
-        )  # fmt: skip
-        self.w.report(Address._meta.db_table)
+    def chunk_activity(self, rng: random.Random, start: int, count: int):
+        r = rng.random
+        now, days, hms, day0 = self.now_s, self.days, self.hms, self.day0
+        pick = self.client_picker(rng)
+        kinds = [(k, d, KIND_TITLES[(k, d)]) for k, d, _ in ACTIVITY_KINDS]
+        picks = rng.choices(kinds, weights=[w for *_, w in ACTIVITY_KINDS], k=count)
+        ndeals = self.counts["deals"]
+        deal_client, deal_base = self.deal_client, self.deal_base
+        call_subjects, email_subjects = self.call_subjects, self.email_subjects
+        meeting_subjects = self.meeting_subjects
+        call_bodies, note_bodies = self.call_bodies, self.note_bodies
+        rows, timeline = [], []
+        tl = self.timeline_base["activity"]
+        for j in range(count):
+            a = start + j
+            pk = self.activity_base + a
+            kind, direction, kind_title = picks[j]
+            if ndeals and r() < 0.2:
+                d = int(r() * ndeals)
+                contact, company, owner, dept = deal_client[d]
+                deal = deal_base + d
+            else:
+                contact, company, owner, dept = pick()
+                deal = N
+            contact = N if contact is None else contact
+            company = N if company is None else company
+            if kind == "meeting":
+                at = now - int(r() * 731 * DAY) + DAY
+            else:
+                at = now - int(r() * 730 * DAY)
+            at = days[at // DAY - day0] + hms[at % DAY]
+            duration, outcome, channel = N, "", ""
+            if kind == "call":
+                channel = "phone"
+                outcome = OUTCOMES[int(r() * 7)]
+                duration = 20 + int(r() * 881) if outcome == "answered" else 0
+                subject = call_subjects[int(r() * len(call_subjects))]
+            elif kind == "email":
+                subject = email_subjects[int(r() * len(email_subjects))]
+            elif kind == "meeting":
+                subject = meeting_subjects[int(r() * len(meeting_subjects))]
+            else:
+                subject = ""
+            body = (
+                note_bodies[int(r() * len(note_bodies))]
+                if kind == "note"
+                else call_bodies[int(r() * len(call_bodies))]
+            )
+            title = f"{kind_title}: {subject}" if subject else kind_title
+            dur = "null" if duration == N else duration
+            timeline.append(
+                f"{tl + a}\tactivity\t{at}\t{owner}\t{contact}\t{company}\t{deal}\tactivity\t{pk}\t"
+                f'{title}\t{body}\t{{"kind": "{kind}", "direction": "{direction}", '
+                f'"outcome": "{outcome}", "duration_seconds": {dur}}}\n'
+            )
+            rows.append(
+                f"{pk}\t{owner}\t{dept}\t{at}\t{at}\t{N}\t{{}}\t{kind}\t{direction}\t{channel}\t"
+                f"{subject}\t{body}\t{at}\t{duration}\t{outcome}\t{contact}\t{company}\t{deal}\n"
+            )
+        return [("activity", rows), ("timeline", timeline)]
 
-    def client(self) -> tuple[int | None, int | None, tuple[int, int]]:
-        """(contact id, company id, (owner, department)) of a client, skewed to the head."""
-        if self.contact_ids and (not self.company_ids or self.rng.random() < 0.85):
-            i = self.skewed(len(self.contact_ids))
-            return self.contact_ids[i], self.contact_company[i], self.contact_owner[i]
-        i = self.skewed(len(self.company_ids))
-        return None, self.company_ids[i], self.company_owner[i]
-
-    # ---- sales ---------------------------------------------------------------------
-    def make_deals(self) -> None:
-        n = self.counts["deals"]
-        ids = self.next_ids(Deal, n)
-        rng = self.rng
-        self.deal_ids = list(ids)
-        self.deal_client: list[tuple] = []
-        changes: list[tuple] = []
-        timeline: list[tuple] = []
-
-        def rows():
-            for pk in ids:
-                pipeline_id, open_st, won_st, lost_st = self.pipelines[
-                    0 if rng.random() < 0.8 or len(self.pipelines) == 1 else 1
-                ]
-                r = rng.random()
-                if r < 0.35:
-                    stage, closed = rng.choice(open_st), False
-                elif r < 0.75:
-                    stage, closed = won_st[0], True
-                else:
-                    stage, closed = lost_st[0], True
-                contact, company, (owner, dept) = self.client()
-                self.deal_client.append((contact, company, owner, dept))
-                created = self.when(1000)
-                moved = min(self.now, created + dt.timedelta(days=rng.randint(0, 60)))
-                amount = Decimal(rng.randint(10, 5000) * 1000)
-                topic = rng.choice(V.DEAL_TOPICS)
-                title = topic if isinstance(topic, str) else topic[0]
-                first_stage = open_st[0]
-                changes.append((pk, None, first_stage.pk, created, owner, None))
-                if stage.pk != first_stage.pk:
-                    changes.append(
-                        (pk, first_stage.pk, stage.pk, moved, owner,
-                         int((moved - created).total_seconds()))
-                    )  # fmt: skip
-                timeline.append(
-                    ("deal", created, owner, contact, company, pk, "deal", pk,
-                     f"Deal created: {title}", "",
-                     json.dumps({"amount": str(amount), "currency": "RUB", "stage": stage.name}))
-                )  # fmt: skip
-                yield (
-                    pk, owner, dept, created, moved, None, "{}", title, pipeline_id, stage.pk,
-                    amount, "RUB", (created + dt.timedelta(days=30)).date(), None,
-                    contact, company, None, None, "", moved, moved if closed else None, False,
-                )  # fmt: skip
-
-        self.w.write(
-            Deal,
-            ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-             "custom", "title", "pipeline_id", "stage_id", "amount", "currency",
-             "expected_close", "probability", "contact_id", "company_id", "price_list_id",
-             "lost_reason_id", "lost_comment", "stage_changed_at", "closed_at", "is_repeat"],
-            rows(),
-        )  # fmt: skip
-        self.w.report(Deal._meta.db_table)
-        base = self.next_ids(DealStageChange, 1)[0]
-        self.w.write(
-            DealStageChange,
-            ["id", "deal_id", "from_stage_id", "to_stage_id", "changed_at", "changed_by_id",
-             "seconds_in_from"],
-            ((base + i, *row) for i, row in enumerate(changes)),
-        )  # fmt: skip
-        self.w.report(DealStageChange._meta.db_table)
-        self.write_timeline(timeline)
-
-    TIMELINE_COLUMNS = [
-        "id", "kind", "occurred_at", "actor_id", "contact_id", "company_id", "deal_id",
-        "object_type", "object_id", "title", "body", "data",
-    ]  # fmt: skip
-
-    def write_timeline(self, rows: list[tuple]) -> None:
-        base = self.next_ids(TimelineEntry, 1)[0]
-        self.w.write(
-            TimelineEntry,
-            self.TIMELINE_COLUMNS,
-            ((base + i, *row) for i, row in enumerate(rows)),
-        )
-
-    def make_orders(self) -> None:
-        n = self.counts["orders"]
-        rng = self.rng
-        ids = self.next_ids(Order, n)
-        for start in range(0, n, CHUNK * 4):
-            chunk = ids[start : start + CHUNK * 4]
-            timeline: list[tuple] = []
-
-            def rows(chunk=chunk, timeline=timeline):
-                for pk in chunk:
-                    contact, company, (owner, dept) = self.client()
-                    if contact is not None and rng.random() < 0.7:
-                        company = None
-                    at = self.when(1100)
-                    amount = Decimal(rng.randint(500, 500_000))
-                    status = "cancelled" if rng.random() < 0.05 else "completed"
-                    number = f"G-{pk:08d}"
-                    timeline.append(
-                        ("order", at, owner, contact, company, None, "order", pk,
-                         f"Order {number}: {amount} RUB", "",
-                         json.dumps({"amount": str(amount), "currency": "RUB",
-                                     "status": status}))
-                    )  # fmt: skip
-                    yield (
-                        pk, owner, dept, at, at, None, "{}", number, contact, company, None,
-                        at, amount, "RUB", status, "",
-                    )  # fmt: skip
-
-            self.w.write(
-                Order,
-                ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-                 "custom", "number", "contact_id", "company_id", "deal_id", "ordered_at",
-                 "amount", "currency", "status", "external_id"],
-                rows(),
-            )  # fmt: skip
-            self.write_timeline(timeline)
-        self.w.report(Order._meta.db_table)
-
-    def make_activities(self) -> None:
-        n = self.counts["activities"]
-        rng = self.rng
-        ids = self.next_ids(Activity, n)
-        kinds = [(k, d) for k, d, _ in ACTIVITY_KINDS]
-        weights = [w for *_, w in ACTIVITY_KINDS]
-        ndeals = len(self.deal_ids)
-        reported = time.monotonic()
-        for start in range(0, n, CHUNK * 4):
-            chunk = ids[start : start + CHUNK * 4]
-            timeline: list[tuple] = []
-            picks = rng.choices(kinds, weights=weights, k=len(chunk))
-
-            def rows(chunk=chunk, timeline=timeline, picks=picks):
-                for pk, (kind, direction) in zip(chunk, picks, strict=True):
-                    if ndeals and rng.random() < 0.2:
-                        d = rng.randrange(ndeals)
-                        contact, company, owner, dept = self.deal_client[d]
-                        deal = self.deal_ids[d]
-                    else:
-                        contact, company, (owner, dept) = self.client()
-                        deal = None
-                    at = self.when(730, 1 if kind == "meeting" else 0)
-                    duration = outcome = None
-                    if kind == "call":
-                        outcome = rng.choice(OUTCOMES)
-                        duration = rng.randint(20, 900) if outcome == "answered" else 0
-                        subject = rng.choice(V.CALL_SUBJECTS)
-                    elif kind == "email":
-                        subject = rng.choice(V.EMAIL_SUBJECTS)
-                    elif kind == "meeting":
-                        subject = rng.choice(V.MEETING_SUBJECTS)
-                    else:
-                        subject = ""
-                    body = rng.choice(V.NOTE_BODIES if kind == "note" else V.CALL_BODIES)
-                    title = KIND_TITLES[(kind, direction)] + (f": {subject}" if subject else "")
-                    timeline.append(
-                        ("activity", at, owner, contact, company, deal, "activity", pk, title,
-                         body, json.dumps({"kind": kind, "direction": direction,
-                                           "outcome": outcome or "",
-                                           "duration_seconds": duration}))
-                    )  # fmt: skip
-                    yield (
-                        pk, owner, dept, at, at, None, "{}", kind, direction,
-                        "phone" if kind == "call" else "", subject, body, at, duration,
-                        outcome or "", contact, company, deal,
-                    )  # fmt: skip
-
-            self.w.write(
-                Activity,
-                ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-                 "custom", "kind", "direction", "channel", "subject", "body", "occurred_at",
-                 "duration_seconds", "outcome", "contact_id", "company_id", "deal_id"],
-                rows(),
-            )  # fmt: skip
-            self.write_timeline(timeline)
-            if time.monotonic() - reported > 10:
-                reported = time.monotonic()
-                self.out(f"  … {start + len(chunk):,} / {n:,} activities")
-        self.w.report(Activity._meta.db_table)
-
-    def make_followups(self) -> None:
-        rng = self.rng
-        per_manager = 12
-        busy_extra = 150
-        n = max(len(self.managers) * per_manager, self.counts["contacts"] // 20) + busy_extra
-        ids = self.next_ids(Followup, n)
+    def chunk_followup(self, rng: random.Random):
+        r = rng.random
+        ts, now = self.ts, self.now_s
+        pick = self.client_picker(rng)
+        per_manager, busy_extra = 12, 150
+        managers = self.managers
+        n = max(len(managers) * per_manager, self.counts["contacts"] // 20) + busy_extra
         busy = (self.busy.pk, self.busy.department_id)
-        today = timezone.localtime(self.now).replace(hour=9, minute=0, second=0)
+        local = timezone.localtime(self.now)
+        today = int(local.replace(hour=9, minute=0, second=0).timestamp())
+        titles = [esc(t) for t in V.TASK_TITLES]
+        results = [esc(t) for t in V.TASK_RESULTS]
+        priorities = ["low", "normal", "normal", "high"]
+        rows = []
+        for i in range(n):
+            pk = self.followup_base + i
+            if i < busy_extra:
+                assignee = busy  # today and overdue, the busy manager's day
+                back = int(r() * 11) if i % 2 else 0
+                due_s = today - back * DAY + int(r() * 601) * 60
+                status = "open"
+            elif i < busy_extra + len(managers) * per_manager:
+                assignee = managers[(i - busy_extra) % len(managers)]
+                due_s = today + (int(r() * 9) - 5) * DAY + int(r() * 601) * 60
+                status = "open"
+            else:
+                assignee = managers[int(r() * len(managers))]
+                due_s = now - 400 * DAY + int(r() * 430 * DAY)
+                status = "open" if due_s > now else ("done" if r() < 2 / 3 else "open")
+            contact, company, _, _ = pick()
+            if contact is None:
+                contact = N
+            else:
+                company = N
+            kind = "callback" if r() < 0.3 else "task"
+            title = titles[int(r() * len(titles))]
+            due = ts(due_s)
+            created = ts(due_s - (1 + int(r() * 20)) * DAY)
+            priority = priorities[int(r() * 4)]
+            done = status == "done"
+            result = results[int(r() * len(results))] if done else ""
+            rows.append(
+                f"{pk}\t{assignee[0]}\t{assignee[1]}\t{created}\t{created}\t{N}\t{{}}\t{kind}\t"
+                f"{title}\t\t{assignee[0]}\t{due}\t{priority}\t{N}\t{N}\t{status}\t"
+                f"{due if done else N}\t{result}\t{contact}\t{company}\t{N}\t{N}\n"
+            )
+        return [("followup", rows)]
 
-        def rows():
-            for i, pk in enumerate(ids):
-                if i < busy_extra:
-                    assignee = busy  # today and overdue, the busy manager's day
-                    due = today + dt.timedelta(
-                        days=-rng.randint(0, 10) if i % 2 else 0, minutes=rng.randint(0, 600)
-                    )
-                    status = "open"
-                elif i < busy_extra + len(self.managers) * per_manager:
-                    assignee = self.managers[(i - busy_extra) % len(self.managers)]
-                    due = today + dt.timedelta(days=rng.randint(-5, 3), minutes=rng.randint(0, 600))
-                    status = "open"
-                else:
-                    assignee = self.owner()
-                    due = self.when(400, 30)
-                    status = "open" if due > self.now else rng.choice(["done", "done", "open"])
-                contact, company, _ = self.client()
-                kind = "callback" if rng.random() < 0.3 else "task"
-                title = rng.choice(V.TASK_TITLES)
-                created = due - dt.timedelta(days=rng.randint(1, 20))
-                yield (
-                    pk, assignee[0], assignee[1], created, created, None, "{}", kind,
-                    title, "", assignee[0], due, rng.choice(["low", "normal", "normal", "high"]),
-                    None, None, status, due if status == "done" else None,
-                    rng.choice(V.TASK_RESULTS) if status == "done" else "",
-                    contact, company if contact is None else None, None, None,
-                )  # fmt: skip
+    # ---- PostgreSQL: indexes and keys off during the load ------------------------------
+    def drop_indexes(self) -> list[str]:
+        """Drop the secondary indexes and foreign keys of the big tables; returns the SQL
+        that recreates them."""
+        tables = [TABLES[k][0]._meta.db_table for k in BIG]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+                FROM pg_constraint c
+                WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])
+                ORDER BY 1, 2
+                """,
+                [tables],
+            )
+            fks = cursor.fetchall()
+            cursor.execute(
+                """
+                SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+                FROM pg_index i
+                WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary
+                  AND NOT i.indisunique
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+                ORDER BY i.indrelid::regclass::text, 1
+                """,
+                [tables],
+            )
+            indexes = cursor.fetchall()
+            qn = connection.ops.quote_name
+            for table, name, _ in fks:
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
+            for name, _ in indexes:
+                cursor.execute(f"DROP INDEX {name}")
+        self.out(
+            f"  dropped {len(indexes)} indexes and {len(fks)} foreign keys of {len(tables)} tables"
+        )
+        return [sql for _, sql in indexes] + [
+            f"ALTER TABLE {table} ADD CONSTRAINT {qn(name)} {definition}"
+            for table, name, definition in fks
+        ]
 
-        self.w.write(
-            Followup,
-            ["id", "owner_id", "department_id", "created_at", "updated_at", "deleted_at",
-             "custom", "kind", "title", "description", "assignee_id", "due_at", "priority",
-             "remind_at", "reminded_at", "status", "completed_at", "result", "contact_id",
-             "company_id", "deal_id", "source_activity_id"],
-            rows(),
-        )  # fmt: skip
-        self.w.report(Followup._meta.db_table)
+    def recreate_indexes(self, statements: list[str]) -> None:
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
+            for sql in statements:
+                t = time.monotonic()
+                cursor.execute(sql)
+                spent = time.monotonic() - t
+                if spent > 5:
+                    self.out(f"  {spent:.1f}s {sql[:110]}")
+        self.out(
+            f"  {len(statements)} indexes and foreign keys rebuilt in "
+            f"{time.monotonic() - started:.1f}s"
+        )
+
+    # ---- the load ----------------------------------------------------------------------
+    def chunks(self) -> Iterator[list[tuple[str, bytes, int]]]:
+        """Finished chunks in order: made here, or in `workers` forked processes with at
+        most 2·workers chunks waiting."""
+        specs = self.specs()
+        if self.workers <= 0:
+            for spec in specs:
+                yield self.make_chunk(spec)
+            return
+        global _STATE
+        _STATE = self
+        try:
+            with multiprocessing.get_context("fork").Pool(self.workers) as pool:
+                pending: deque = deque()
+                for spec in specs:
+                    pending.append(pool.apply_async(_make_chunk, (spec,)))
+                    if len(pending) >= 2 * self.workers:
+                        yield pending.popleft().get()
+                while pending:
+                    yield pending.popleft().get()
+        finally:
+            _STATE = None
+
+    def load(self) -> None:
+        pg = connection.vendor == "postgresql"
+        with transaction.atomic():
+            if pg:
+                # Sequences of the tables whose ids COPY leaves to them: past every id.
+                with connection.cursor() as cursor:
+                    for sql in connection.ops.sequence_reset_sql(
+                        no_style(), [TABLES[k][0] for k in TABLES if TABLES[k][1][0][0] != "id"]
+                    ):
+                        cursor.execute(sql)
+            rebuild = self.drop_indexes() if pg and not self.keep_indexes else []
+            self.make_skeleton()
+            leading = {"company": "Companies", "contact": "Contacts", "deal": "Deals",
+                       "order": "Orders", "activity": "Activities"}  # fmt: skip
+            current, began, shown = None, time.monotonic(), time.monotonic()
+            seen: list[str] = []
+            before: dict = {}
+            done = 0
+
+            def close_step():
+                wall = time.monotonic() - began
+                for key in seen:
+                    self.w.report(key, wall, before)
+                self.out(f"  done in {wall:.1f}s")
+
+            for parts in self.chunks():
+                table = parts[0][0]
+                if table != current:
+                    if current is not None:
+                        close_step()
+                    current, began, seen, done = table, time.monotonic(), [], 0
+                    before = dict(self.w.totals)
+                    self.out(f"{leading[table]}…")
+                for key, data, rows in parts:
+                    if key not in seen:
+                        seen.append(key)
+                    self.w.write(key, data, rows)
+                done += parts[0][2]
+                if time.monotonic() - shown > 15:
+                    shown = time.monotonic()
+                    self.out(f"  … {done:,} rows of {TABLES[table][0]._meta.db_table}")
+            if current is not None:
+                close_step()
+            self.out("Tasks and callbacks…")
+            began = time.monotonic()
+            for key, data, rows in self.make_chunk_followups():
+                self.w.write(key, data, rows)
+            self.w.report("followup", time.monotonic() - began)
+            if rebuild:
+                self.out("Indexes and foreign keys…")
+                self.recreate_indexes(rebuild)
+
+    def make_chunk_followups(self) -> list[tuple[str, bytes, int]]:
+        out = self.chunk_followup(chunk_rng(self.seed, "followup", 0))
+        return [(key, "".join(lines).encode(), len(lines)) for key, lines in out]
 
     def finish(self) -> None:
-        models = [Company, Contact, Phone, Email, Address, ContactCompany, Deal,
-                  DealStageChange, Order, Activity, TimelineEntry, Followup]  # fmt: skip
+        models = [TABLES[k][0] for k in TABLES]
         with connection.cursor() as cursor:
             for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
-        self.w.report(TimelineEntry._meta.db_table)
 
     def summaries(self) -> None:
         from svyaz.sales.services import client_summaries_rebuild
@@ -771,29 +1011,42 @@ class Generator:
 
     def analyze(self) -> None:
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+            cursor.execute("ANALYZE")
 
     def run(self) -> None:
         started = time.monotonic()
         self.step("Departments and users", self.make_people)
         self.step("Pipelines and custom fields", self.make_reference)
-        self.step("Companies", self.make_companies)
-        self.step("Contacts, phones, emails, memberships, addresses", self.make_contacts)
-        self.step("Deals and stage changes", self.make_deals)
-        self.step("Orders", self.make_orders)
-        self.step("Activities", self.make_activities)
-        self.step("Tasks and callbacks", self.make_followups)
+        self.load()
         self.step("Sequences", self.finish)
+        if connection.vendor == "postgresql":
+            # The summaries read orders and deals by client: statistics first.
+            self.out("ANALYZE…")
+            t = time.monotonic()
+            with connection.cursor() as cursor:
+                for key in ("contact", "company", "order", "deal"):
+                    cursor.execute(f"ANALYZE {TABLES[key][0]._meta.db_table}")
+            self.out(f"  done in {time.monotonic() - t:.1f}s")
         self.out("Client summaries…")
         self.summaries()
         self.out("ANALYZE…")
+        t = time.monotonic()
         self.analyze()
+        self.out(f"  done in {time.monotonic() - t:.1f}s")
         total = sum(n for n, _ in self.w.totals.values())
         spent = time.monotonic() - started
         self.out(
             f"Generated {total:,} rows in {spent:.1f}s "
-            f"({total / max(spent, 1e-9):,.0f} rows/s overall, {connection.vendor})"
+            f"({total / max(spent, 1e-9):,.0f} rows/s overall, {connection.vendor}, "
+            f"{self.workers} worker(s), load average {_loadavg()})"
         )
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 class Command(BaseCommand):
@@ -807,6 +1060,19 @@ class Command(BaseCommand):
             parser.add_argument(f"--{key}", type=int, default=None)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--prefix", default="gen", help="Username prefix of generated users.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Processes that format rows while the main one writes them (default: 1 on "
+            "PostgreSQL, 0 on SQLite; 0 = all in the main process). Same data for any value.",
+        )
+        parser.add_argument(
+            "--keep-indexes",
+            action="store_true",
+            help="PostgreSQL: load with the secondary indexes and foreign keys in place "
+            "instead of rebuilding them after the load.",
+        )
 
     def handle(self, *args, **options):
         if options["scale"] <= 0 or not math.isfinite(options["scale"]):
@@ -814,14 +1080,21 @@ class Command(BaseCommand):
         counts = scaled_counts(options["scale"], **{k: options[k] for k in FULL})
         if counts["users"] < 2:
             raise CommandError("--users must be at least 2 (an administrator and a manager).")
+        workers = options["workers"]
+        if workers is None:
+            workers = 1 if connection.vendor == "postgresql" else 0
+        if workers < 0:
+            raise CommandError("--workers must be 0 or more.")
         self.stdout.write(
             "Generating "
             + ", ".join(f"{k}={v:,}" for k, v in counts.items())
-            + f" with seed {options['seed']} on {connection.vendor}"
+            + f" with seed {options['seed']} on {connection.vendor}, load average {_loadavg()}"
         )
         Generator(
             counts=counts,
             seed=options["seed"],
             prefix=options["prefix"],
             out=lambda s: self.stdout.write(s),
+            workers=workers,
+            keep_indexes=options["keep_indexes"],
         ).run()
