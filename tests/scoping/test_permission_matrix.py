@@ -317,6 +317,8 @@ MATRIX: dict[str, Check] = {
     "mail-message-list": NotRecords("messages; covered by tests/intake_mail"),
     "mail-message-detail": NotRecords("messages; covered by tests/intake_mail"),
     "intake-messages": Public("messenger webhook, signed by its key"),
+    "conversation-list": NotRecords("conversations of visible clients; tests/intake/test_api"),
+    "conversation-detail": NotRecords("a conversation id; covered by tests/intake/test_api"),
     "audit-list": Settings(),
     "audit-denials": Settings(),
     "api-schema": Public("the OpenAPI document"),

@@ -20,6 +20,7 @@ from svyaz.intake.models import (
     TelephonyProvider,
     WebForm,
 )
+from svyaz.intake.regions import languages_errors, regions_errors
 from svyaz.intake.routing import working_hours_errors
 
 
@@ -118,6 +119,8 @@ class RoutingGroupAdminForm(forms.ModelForm):
             "active",
             "channels",
             "sources",
+            "regions",
+            "languages",
             "strategy",
             "working_hours",
             "fallback_user",
@@ -130,11 +133,34 @@ class RoutingGroupAdminForm(forms.ModelForm):
             raise forms.ValidationError(errors)
         return value
 
+    def clean_regions(self):
+        value = self.cleaned_data["regions"]
+        cleaned, errors = regions_errors([] if value is None else value)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
+    def clean_languages(self):
+        value = self.cleaned_data["languages"]
+        cleaned, errors = languages_errors([] if value is None else value)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
 
 @admin.register(RoutingGroup)
 class RoutingGroupAdmin(admin.ModelAdmin):
     form = RoutingGroupAdminForm
-    list_display = ("name", "position", "strategy", "channels", "sources", "active")
+    list_display = (
+        "name",
+        "position",
+        "strategy",
+        "channels",
+        "sources",
+        "regions",
+        "languages",
+        "active",
+    )
     inlines = [RoutingMemberInline]
 
 
@@ -157,7 +183,16 @@ class CallEventAdmin(admin.ModelAdmin):
 
 @admin.register(LeadIntake)
 class LeadIntakeAdmin(admin.ModelAdmin):
-    list_display = ("lead", "channel", "received_at", "routed_to", "sla_due_at")
+    list_display = (
+        "lead",
+        "channel",
+        "region",
+        "language",
+        "received_at",
+        "routed_to",
+        "sla_due_at",
+    )
+    list_filter = ("channel", "language")
     raw_id_fields = ("lead", "first_response", "duplicate_of")
 
 

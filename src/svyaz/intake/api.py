@@ -9,3 +9,8 @@ urlpatterns += mail_router.urls
 from svyaz.intake.chat.api import urlpatterns as chat_urlpatterns  # noqa: E402
 
 urlpatterns += chat_urlpatterns
+
+# Reading conversations: GET /api/v1/conversations/, /api/v1/conversations/<id>/.
+from svyaz.intake.chat.api import router as chat_router  # noqa: E402
+
+urlpatterns += chat_router.urls

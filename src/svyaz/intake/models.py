@@ -26,7 +26,8 @@ class RoutingStrategy(models.TextChoices):
 
 
 class RoutingGroup(models.Model):
-    """An assignment rule: which requests (channel/source) go to which managers, and how.
+    """An assignment rule: which requests (channel/source/region/language) go to which
+    managers, and how. A request that does not meet every condition goes to the next rule.
 
     Working hours: a list of [weekday (0 = Monday), "HH:MM", "HH:MM"] windows in the
     company time zone (settings.TIME_ZONE); an empty list means "always"."""
@@ -39,6 +40,23 @@ class RoutingGroup(models.Model):
     )
     sources = models.JSONField(
         _("sources"), default=list, blank=True, help_text=_("Empty: any source.")
+    )
+    regions = models.JSONField(
+        _("regions"),
+        default=list,
+        blank=True,
+        help_text=_(
+            '["RU-MOW", "RU-MOS", "KZ"]: a country or an ISO 3166-2 region, taken from the '
+            "form's city/region field or the phone number. Empty: any region."
+        ),
+    )
+    languages = models.JSONField(
+        _("languages"),
+        default=list,
+        blank=True,
+        help_text=_(
+            '["ru", "en"]: the visitor\'s language (form field or browser). Empty: any language.'
+        ),
     )
     strategy = models.CharField(
         _("strategy"),
@@ -178,6 +196,9 @@ class Submission(models.Model):
     referrer = models.CharField(_("referrer"), max_length=1000, blank=True)
     landing_page = models.CharField(_("landing page"), max_length=1000, blank=True)
     utm = models.JSONField(_("UTM tags"), default=dict, blank=True)
+    # The browser's language (navigator.language sent by the embed script, else the
+    # Accept-Language header), kept with the submission for routing when it is processed.
+    language = models.CharField(_("language"), max_length=8, blank=True)
     status = models.CharField(
         _("status"),
         max_length=16,
@@ -290,6 +311,9 @@ class LeadIntake(models.Model):
     referrer = models.CharField(_("referrer"), max_length=1000, blank=True)
     landing_page = models.CharField(_("landing page"), max_length=1000, blank=True)
     utm = models.JSONField(_("UTM tags"), default=dict, blank=True)
+    # Detected at intake (svyaz.intake.regions): "RU-MOW", "RU", "KZ"… and "ru", "en"….
+    region = models.CharField(_("region"), max_length=10, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
     routed_to = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("assigned to"),
@@ -693,6 +717,9 @@ class Conversation(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The visitor's language (the widget's navigator.language / Accept-Language, or the
+    # messenger's language code): routing reads it when the conversation gets a manager.
+    language = models.CharField(_("language"), max_length=8, blank=True)
     status = models.CharField(
         _("status"),
         max_length=8,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from svyaz.intake.models import ResponseSla, RoutingGroup, RoutingMember, RoutingStrategy
+from svyaz.intake.regions import language_matches, region_matches
 
 # A channel without its own SLA row still gets a first-response task: an hour.
 DEFAULT_SLA_MINUTES = 60
@@ -68,14 +69,32 @@ def working_hours_errors(windows) -> list[str]:
     return errors
 
 
-def group_for(*, channel: str, source: str) -> RoutingGroup | None:
-    """The first active rule whose conditions (empty = any) match."""
+def visitor_matches(group: RoutingGroup, *, region: str = "", language: str = "") -> bool:
+    """The rule's region and language conditions (empty = any). A rule asking for a
+    region or a language does not take a request whose region/language is unknown."""
+    return region_matches(group.regions or [], region) and language_matches(
+        group.languages or [], language
+    )
+
+
+def rule_matches(
+    group: RoutingGroup, *, channel: str, source: str, region: str = "", language: str = ""
+) -> bool:
+    if group.channels and channel not in group.channels:
+        return False
+    if group.sources and source not in group.sources:
+        return False
+    return visitor_matches(group, region=region, language=language)
+
+
+def group_for(
+    *, channel: str, source: str, region: str = "", language: str = ""
+) -> RoutingGroup | None:
+    """The first active rule whose conditions (empty = any) all match; a rule that does
+    not match lets the request fall through to the next one."""
     for group in RoutingGroup.objects.filter(active=True).order_by("position", "id"):
-        if group.channels and channel not in group.channels:
-            continue
-        if group.sources and source not in group.sources:
-            continue
-        return group
+        if rule_matches(group, channel=channel, source=source, region=region, language=language):
+            return group
     return None
 
 
@@ -113,8 +132,19 @@ def _fallback_user():
 
 
 @transaction.atomic
-def route_assign(*, channel: str, source: str, now: datetime | None = None, group=None):
-    """The manager for a new request from `channel`/`source` (or from `group` when given).
+def route_assign(
+    *,
+    channel: str,
+    source: str,
+    now: datetime | None = None,
+    group=None,
+    region: str = "",
+    language: str = "",
+):
+    """The manager for a new request from `channel`/`source`/`region`/`language` (or from
+    `group` when given: a form's, a line's or a mailbox's own rule. It serves every
+    request of its channel, but when it asks for a region or a language the request
+    doesn't have, the request falls through to the ordered rules).
 
     Round-robin takes the next member after the last one served; least-loaded the member
     with the fewest open leads + open follow-ups (ties: the next in round-robin order).
@@ -122,8 +152,10 @@ def route_assign(*, channel: str, source: str, now: datetime | None = None, grou
     (else the next member regardless of hours). The rule's row is locked while choosing,
     so concurrent requests take distinct turns."""
     now = now or timezone.now()
+    if group is not None and not visitor_matches(group, region=region, language=language):
+        group = None
     if group is None:
-        group = group_for(channel=channel, source=source)
+        group = group_for(channel=channel, source=source, region=region, language=language)
     if group is None:
         return _fallback_user()
     group = RoutingGroup.objects.select_for_update().get(pk=group.pk)

@@ -21,6 +21,7 @@ from svyaz.core.timeline import timeline_add
 from svyaz.followups.models import FollowupKind, Priority
 from svyaz.followups.services import followup_create
 from svyaz.intake.models import LeadIntake
+from svyaz.intake.regions import normalize_language, normalize_region_code, region_from_phone
 from svyaz.intake.routing import route_assign, sla_due
 from svyaz.sales.models import Lead
 from svyaz.sales.services import lead_create
@@ -52,15 +53,31 @@ def intake_lead_create(
     landing_page: str = "",
     routing_group=None,
     followup_title: str = "",
+    region: str | None = None,
+    language: str = "",
 ) -> Lead:
     """Create the lead, link an existing contact (never a second one), route it and
-    give the manager a "First response" task due at received + the channel's SLA."""
+    give the manager a "First response" task due at received + the channel's SLA.
+
+    `region`: the request's region code (svyaz.intake.regions); None = from the phone.
+    `language`: the visitor's language code, "" when unknown. Both are kept on the
+    lead's intake record and routing rules may ask for them."""
     utm = {k: str(v)[:128] for k, v in (utm or {}).items() if k in UTM_KEYS and v}
+    if region is None:
+        region = region_from_phone(fields.get("phone", ""))
+    region = normalize_region_code(region) or ""
+    language = normalize_language(language)
     existing = find_existing_contact(phone=fields.get("phone", ""), email=fields.get("email", ""))
     if existing is not None and existing.owner_id and existing.owner.is_active:
         manager = existing.owner
     else:
-        manager = route_assign(channel=channel, source=source, group=routing_group)
+        manager = route_assign(
+            channel=channel,
+            source=source,
+            group=routing_group,
+            region=region,
+            language=language,
+        )
     lead = lead_create(
         actor=manager,
         owner=manager,
@@ -109,6 +126,8 @@ def intake_lead_create(
         referrer=referrer[:1000],
         landing_page=landing_page[:1000],
         utm=utm,
+        region=region,
+        language=language,
         routed_to=manager,
         sla_due_at=due,
         first_response=followup,

@@ -112,6 +112,7 @@ def form_submit(request: HttpRequest, key: str) -> HttpResponse:
         ip=_client_ip(request),
         user_agent=request.headers.get("User-Agent", ""),
         http_referer=request.headers.get("Referer", ""),
+        accept_language=request.headers.get("Accept-Language", ""),
     )
     success = {"ok": True, "message": form.success_message}
     if payload.get(form.honeypot_field):

@@ -16,19 +16,22 @@ from django.utils.translation import gettext as _
 from svyaz.core.custom_fields import clean_custom_values
 from svyaz.core.phones import normalize_phone
 from svyaz.intake.models import Submission, SubmissionStatus, WebForm
+from svyaz.intake.regions import normalize_language, request_language, request_region
 from svyaz.intake.services import UTM_KEYS, intake_lead_create
 from svyaz.sales.models import Channel, Lead
 
 log = logging.getLogger(__name__)
 
 LEAD_TARGETS = ("title", "first_name", "last_name", "phone", "email", "company_name", "description")
+# Not lead fields: what routing reads ("city/region": a name or a code; language: "ru"…).
+ROUTING_TARGETS = ("region", "language")
 CUSTOM_PREFIX = "custom:"
 CONSENT_FIELD = "consent"
 # Per IP and form: a person sends a handful; a flood is refused with 429.
 RATE_LIMIT = 10
 RATE_WINDOW_SECONDS = 600
 MAX_VALUE_LENGTH = 5000
-META_FIELDS = ("_referrer", "_landing_page", *(f"_{k}" for k in UTM_KEYS))
+META_FIELDS = ("_referrer", "_landing_page", "_language", *(f"_{k}" for k in UTM_KEYS))
 
 
 def form_fields(form: WebForm) -> list[dict[str, Any]]:
@@ -63,10 +66,14 @@ def fields_errors(fields) -> list[str]:
             errors.append(_("Each field needs a “name”."))
             continue
         target = spec.get("target") or spec["name"]
-        if target not in LEAD_TARGETS and not str(target).startswith(CUSTOM_PREFIX):
+        if (
+            target not in LEAD_TARGETS
+            and target not in ROUTING_TARGETS
+            and not str(target).startswith(CUSTOM_PREFIX)
+        ):
             errors.append(
                 _("“%(t)s”: map to one of %(list)s or custom:<code>.")
-                % {"t": target, "list": ", ".join(LEAD_TARGETS)}
+                % {"t": target, "list": ", ".join((*LEAD_TARGETS, *ROUTING_TARGETS))}
             )
     return errors
 
@@ -99,8 +106,11 @@ def submission_receive(
     ip: str | None = None,
     user_agent: str = "",
     http_referer: str = "",
+    accept_language: str = "",
 ) -> Submission:
-    """Store what arrived, as it arrived, before any check that could fail."""
+    """Store what arrived, as it arrived, before any check that could fail. The
+    browser's language: `_language` (navigator.language, sent by the embed script), else
+    the Accept-Language header."""
     payload = {str(k)[:100]: str(v)[:MAX_VALUE_LENGTH] for k, v in payload.items()}
     landing = payload.get("_landing_page") or http_referer
     utm = {k: payload[f"_{k}"] for k in UTM_KEYS if payload.get(f"_{k}")}
@@ -114,18 +124,21 @@ def submission_receive(
         referrer=payload.get("_referrer", "")[:1000],
         landing_page=(landing or "")[:1000],
         utm=utm,
+        language=request_language(given=payload.get("_language", ""), header=accept_language),
     )
 
 
 def submission_validate(submission: Submission) -> dict[str, Any]:
-    """→ {"fields": {...lead fields}, "custom": {...}} or ValidationError keyed by form
-    field names (what the visitor sees)."""
+    """→ {"fields": {...lead fields}, "custom": {...}, "routing": {"region": text,
+    "language": code}} or ValidationError keyed by form field names (what the visitor
+    sees)."""
     form = submission.form
     data = submission.payload
     errors: dict[str, list[str]] = {}
     fields: dict[str, str] = {}
     custom: dict[str, Any] = {}
     custom_names: dict[str, str] = {}
+    routing: dict[str, str] = {}
     for spec in form_fields(form):
         name, target = spec["name"], spec["target"]
         raw = str(data.get(name, ""))
@@ -134,6 +147,10 @@ def submission_validate(submission: Submission) -> dict[str, Any]:
         if not value:
             if spec["required"]:
                 errors[name] = [_("This field is required.")]
+            continue
+        if target in ROUTING_TARGETS:
+            # A place or a language nobody knows is no error: routing just can't use it.
+            routing[target] = value[:200] if target == "region" else normalize_language(value)
             continue
         limit = (
             None if target.startswith(CUSTOM_PREFIX) else Lead._meta.get_field(target).max_length
@@ -180,7 +197,7 @@ def submission_validate(submission: Submission) -> dict[str, Any]:
                 errors[custom_names.get(code, key)] = msgs
     if errors:
         raise ValidationError(errors)
-    return {"fields": fields, "custom": custom}
+    return {"fields": fields, "custom": custom, "routing": routing}
 
 
 def submission_mark_invalid(submission: Submission, errors: dict) -> None:
@@ -222,6 +239,10 @@ def submission_process(submission_id: int) -> Lead | None:
                 referrer=submission.referrer,
                 landing_page=submission.landing_page,
                 routing_group=submission.form.routing_group,
+                region=request_region(
+                    text=cleaned["routing"].get("region", ""), phone=fields.get("phone", "")
+                ),
+                language=cleaned["routing"].get("language") or submission.language,
             )
             submission.status = SubmissionStatus.PROCESSED
             submission.lead = lead

@@ -39,6 +39,7 @@ from svyaz.intake.models import (
     MessageDirection,
     MessageSource,
 )
+from svyaz.intake.regions import normalize_language, region_from_phone
 from svyaz.intake.routing import route_assign
 from svyaz.intake.services import find_existing_contact, intake_lead_create
 from svyaz.sales.models import Channel
@@ -165,9 +166,10 @@ def chat_start(
     referrer: str = "",
     ip: str | None = None,
     user_agent: str = "",
+    language: str = "",
 ) -> tuple[Conversation, str, Message]:
     """A visitor's first message: a conversation, its secret token (kept by the browser,
-    only its hash here) and the message."""
+    only its hash here) and the message. `language`: the browser's (routing reads it)."""
     if _over_limit(f"chat:start:{widget.pk}:{ip or 'unknown'}", START_LIMIT, START_WINDOW_SECONDS):
         raise Flooded
     errors: dict[str, list[str]] = {}
@@ -190,6 +192,7 @@ def chat_start(
         referrer=str(referrer or "")[:1000],
         ip=ip,
         user_agent=str(user_agent or "")[:500],
+        language=normalize_language(language),
         **visitor,
     )
     message = _message_add(conversation, direction=MessageDirection.IN, body=text)
@@ -221,12 +224,18 @@ class InboundMessage:
     phone: str = ""
     email: str = ""
     sent_at: datetime | None = None
+    language: str = ""
 
 
 def _conversation_for_sender(source: MessageSource, data: InboundMessage) -> Conversation:
     """The one conversation of this sender on this source (created once, even when two
     messages race)."""
-    details = {"name": data.name, "phone": data.phone, "email": data.email}
+    details = {
+        "name": data.name,
+        "phone": data.phone,
+        "email": data.email,
+        "language": normalize_language(data.language),
+    }
     conversation = Conversation.objects.filter(source=source, external_id=data.sender_id).first()
     if conversation is None:
         try:
@@ -352,6 +361,8 @@ def _link_client(conversation: Conversation, message: Message) -> bool:
                 channel=conversation.channel,
                 source=_lead_source(conversation),
                 group=_routing_group(conversation),
+                region=region_from_phone(conversation.phone),
+                language=conversation.language,
             )
         conversation.contact = existing
         _set_owner(conversation, owner)
@@ -382,6 +393,7 @@ def _link_client(conversation: Conversation, message: Message) -> bool:
         landing_page=conversation.landing_page,
         routing_group=_routing_group(conversation),
         followup_title=_("Answer the chat: %(who)s") % {"who": _client_title(conversation)},
+        language=conversation.language,  # the region: from the phone, when one was given
     )
     conversation.lead = lead
     conversation.contact_id = lead.contact_id  # intake links an existing contact itself

@@ -32,6 +32,7 @@ from svyaz.core.errors import NotFound, PermissionDenied
 from svyaz.intake.chat import realtime, selectors, services
 from svyaz.intake.chat.origins import cors, origin_allowed
 from svyaz.intake.models import ChatWidget, ConversationStatus
+from svyaz.intake.regions import request_language
 
 MAX_BODY_BYTES = 16 * 1024
 WIDGET_JS = Path(__file__).resolve().parent.parent / "static" / "intake" / "chat-widget.js"
@@ -193,6 +194,10 @@ def widget_start(request: HttpRequest, widget: ChatWidget) -> HttpResponse:
             referrer=data.get("referrer", ""),
             ip=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
+            language=request_language(
+                given=str(data.get("language", "")),
+                header=request.headers.get("Accept-Language", ""),
+            ),
         )
     except ValidationError as exc:
         errors = exc.message_dict

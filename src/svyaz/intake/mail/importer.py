@@ -24,6 +24,7 @@ from svyaz.activities.services import activity_log
 from svyaz.core.events import emit
 from svyaz.core.scoping import can_see
 from svyaz.intake.mail.parser import MalformedMail, ParsedMail, headers_preview, mail_parse
+from svyaz.intake.mail.services import email_timeline_link
 from svyaz.intake.mail.threads import thread_resolve
 from svyaz.intake.models import (
     EmailAttachment,
@@ -227,6 +228,7 @@ def _apply(*, mailbox: Mailbox, parsed: ParsedMail, uid, uidvalidity) -> EmailMe
         if message.lead.contact_id:
             message.contact = message.lead.contact
     message.save(update_fields=["activity", "lead", "contact"])
+    email_timeline_link(message)  # the timeline entry links to the thread page
     emit("mail.received", pk=message.pk, mailbox_id=mailbox.pk, direction=direction)
     return message
 

@@ -23,6 +23,7 @@ from svyaz.core.errors import PermissionDenied
 from svyaz.core.events import emit
 from svyaz.core.scoping import can_see
 from svyaz.intake.mail.merge import merge_check, merge_render
+from svyaz.intake.mail.services import email_timeline_link
 from svyaz.intake.models import EmailMessage, Mailbox, MailDirection
 
 TIMEOUT_SECONDS = 30
@@ -230,5 +231,6 @@ def _record(*, actor, mailbox, message, recipients, subject, body, contact, lead
             occurred_at=stored.sent_at,
         )
         stored.save(update_fields=["activity"])
+        email_timeline_link(stored)  # the timeline entry links to the thread page
     emit("mail.sent", pk=stored.pk, mailbox_id=mailbox.pk, actor_id=actor.pk)
     return stored

@@ -142,3 +142,21 @@ def quarantine_dismiss(*, actor, entry: MailQuarantine) -> None:
     if entry.resolved_at is None:
         entry.resolved_at = timezone.now()
         entry.save(update_fields=["resolved_at"])
+
+
+def email_timeline_link(message: EmailMessage) -> None:
+    """Note the email's id on its timeline entry (written by activity_log), so the
+    timeline links to the thread page (intake:mail_thread). Same transaction, one read
+    and one write."""
+    from svyaz.core.models import TimelineEntry
+
+    if not message.activity_id:
+        return
+    entries = TimelineEntry.objects.filter(
+        object_type="activity", object_id=message.activity_id
+    ).only("pk", "data")
+    if message.contact_id:
+        entries = entries.filter(contact_id=message.contact_id)  # the card's index
+    for entry in entries:
+        entry.data = {**(entry.data or {}), "email": message.pk}
+        entry.save(update_fields=["data"])

@@ -76,6 +76,7 @@ def call_event_process(event_id: int) -> None:
 
 
 def _apply(event: CallEvent) -> None:
+    from svyaz.intake.regions import region_from_phone
     from svyaz.intake.routing import route_assign
 
     number = _client_number(event)
@@ -86,7 +87,10 @@ def _apply(event: CallEvent) -> None:
         manager = contact.owner if contact.owner_id and contact.owner.is_active else None
         if manager is None or not can_see(manager, contact):
             manager = route_assign(
-                channel=Channel.PHONE, source="call", group=event.provider.routing_group
+                channel=Channel.PHONE,
+                source="call",
+                group=event.provider.routing_group,
+                region=region_from_phone(number),
             )
         ended = event.started_at + timedelta(seconds=event.duration_seconds)
         event.contact = contact

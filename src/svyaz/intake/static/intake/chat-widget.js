@@ -155,7 +155,8 @@
     if (!state.token) {
       call("POST", "start/", {
         text: text, name: ui.name.value, contact: ui.contact.value,
-        page: window.location.href, referrer: document.referrer
+        page: window.location.href, referrer: document.referrer,
+        language: navigator.language || ""
       }).then(function (answer) {
         if (answer.status !== 200 || !answer.data.ok) { note(errorsText(answer.data)); return; }
         state.token = answer.data.token;

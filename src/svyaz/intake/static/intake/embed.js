@@ -37,6 +37,7 @@
     UTM.forEach(function (key) { hidden(form, "_" + key, params.get(key)); });
     hidden(form, "_referrer", document.referrer);
     hidden(form, "_landing_page", window.location.href);
+    hidden(form, "_language", navigator.language || "");  // routing by language
     var message = form.querySelector("[data-svyaz-message]");
     var button = form.querySelector('[type="submit"]');
 
