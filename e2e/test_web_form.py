@@ -1,10 +1,12 @@
 """The embedded web form, end to end: a plain HTML page on another origin (its own port)
 carries the snippet; a visitor submits it in Chromium; the routed manager logs in and
-finds the first-response task on My day with its due time."""
+finds the first-response task on My day with its due time and its live SLA timer."""
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import timedelta
 from functools import partial
 from http.server import HTTPServer, SimpleHTTPRequestHandler
 from zoneinfo import ZoneInfo
@@ -18,7 +20,7 @@ from playwright.sync_api import expect
 
 from e2e.conftest import url
 from svyaz.followups.models import Followup
-from svyaz.intake.models import ResponseSla, RoutingGroup, RoutingMember, WebForm
+from svyaz.intake.models import LeadIntake, ResponseSla, RoutingGroup, RoutingMember, WebForm
 from svyaz.intake.webforms import form_fields
 from svyaz.sales.models import Lead
 from tests.factories import UserFactory
@@ -111,4 +113,37 @@ def test_a_visitor_submits_the_embedded_form_and_the_manager_sees_it_on_my_day(
     row = manager_page.locator(f"#followup-{task.pk}")
     expect(row).to_contain_text("First response: Call me back: Olga")
     expect(row.locator(".due")).to_contain_text(due_local.strftime("%H:%M"))
+
+    # The SLA timer: the deadline from the server, counting down every second.
+    intake = LeadIntake.objects.get(lead=lead)
+    timer = row.locator(".sla-timer")
+    expect(timer).to_have_attribute("data-sla-deadline", intake.sla_due_at.isoformat())
+    text = timer.locator(".sla-text")
+    expect(text).to_have_text(re.compile(r"^(19|20):\d\d left$"))  # the 20-minute SLA
+    ticked = text.inner_text()
+    expect(text).not_to_have_text(ticked, timeout=2_000)
+    expect(row).not_to_have_class(re.compile("overdue-row"))
     screenshot(manager_page, "intake-my-day-first-response")
+
+    # A browser whose clock is two hours fast still counts from the server's clock.
+    fast_page = new_page()
+    fast_page.clock.install(time=timezone.now() + timedelta(hours=2))
+    login(fast_page, anna)
+    fast_page.goto(url(live_server, "followups:my_day"))
+    ahead = fast_page.evaluate("Date.now()") / 1000 - timezone.now().timestamp()
+    assert 7_000 < ahead < 7_400, ahead
+    expect(fast_page.locator(f"#followup-{task.pk} .sla-text")).to_have_text(
+        re.compile(r"^(19|20):\d\d left$")
+    )
+
+    # The deadline passes while the page is open: the timer turns into the red overdue
+    # badge, "Overdue by …", and the row gets the overdue look.
+    LeadIntake.objects.filter(pk=intake.pk).update(sla_due_at=timezone.now() + timedelta(seconds=3))
+    manager_page.reload()
+    expect(text).to_have_text(re.compile(r"^00:0\d left$"))
+    expect(text).to_have_text(re.compile(r"^Overdue by 00:0\d$"), timeout=6_000)
+    expect(timer).to_have_class(re.compile("sla-late"))
+    expect(row).to_have_class(re.compile("overdue-row"))
+    expect(row.locator("[data-overdue]")).to_have_count(1)  # the red timer is the badge
+    expect(row.locator("[data-overdue]")).to_contain_text("Overdue by")
+    screenshot(manager_page, "intake-my-day-first-response-overdue")

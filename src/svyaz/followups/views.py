@@ -3,7 +3,7 @@ a task (HTMX), notifications. Thin: selectors read, services write."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,6 +24,7 @@ from svyaz.core.services import require_on
 from svyaz.followups import selectors, services
 from svyaz.followups.forms import FollowupForm
 from svyaz.followups.lists import followup_list_spec
+from svyaz.followups.rows import RowKit, sla_script_texts
 
 
 def _day_param(value: str | None) -> date | None:
@@ -33,11 +34,81 @@ def _day_param(value: str | None) -> date | None:
         return None
 
 
-def _my_day_context(request, day: date | None) -> dict:
-    data = selectors.my_day(user=request.user, day=day)
+# My day shows the first rows of each section; "Show more" brings the next ones (HTMX).
+MY_DAY_PAGE = 25
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _keyset_param(value: str | None) -> tuple[datetime, int] | None:
+    """`after=<due_at in µs since the epoch>_<id>` of the last row shown."""
+    try:
+        micros, _sep, pk = (value or "").partition("_")
+        return _EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except ValueError:
+        return None
+
+
+def _keyset_value(row) -> str:
+    return f"{(row.due_at - _EPOCH) // timedelta(microseconds=1)}_{row.pk}"
+
+
+def _my_day_url(day: date, today: date) -> str:
+    url = reverse("followups:my_day")
+    return url if day == today else f"{url}?date={day.isoformat()}"
+
+
+def _row_kit(request, data: dict) -> RowKit:
+    return RowKit(
+        request,
+        day=data["day"],
+        tz=data["tz"],
+        now=data["now"],
+        next_url=_my_day_url(data["day"], data["today"]),
+    )
+
+
+def _more_link(section: str, last_row, page_url: str, left: int) -> dict:
+    """A section's "Show more": HTMX fetches the rows after the last one shown; without
+    JavaScript the link reloads the page with the whole section."""
+    glue = "&" if "?" in page_url else "?"
+    return {
+        "left": left,
+        "href": f"{page_url}{glue}all={section}",
+        "hx_get": f"{page_url}{glue}section={section}&after={_keyset_value(last_row)}",
+    }
+
+
+def _my_day_context(request, day: date | None, *, show_all: str = "") -> dict:
+    limits = {show_all: selectors.MY_DAY_SECTION_LIMIT} if show_all else None
+    data = selectors.my_day(
+        user=request.user,
+        day=day,
+        limit=MY_DAY_PAGE,
+        limits=limits,
+        fields=selectors.MY_DAY_ROW_FIELDS,
+    )
     day = data["day"]
+    kit = _row_kit(request, data)
+    page_url = _my_day_url(day, data["today"])
+    sections = {}
+    for name in selectors.MY_DAY_SECTIONS:
+        rows = kit.prepare(data[name])
+        data[name] = rows
+        total = data["section_totals"][name]
+        sections[name] = {
+            "rows": rows,
+            "total": total,
+            "more": (
+                _more_link(name, rows[-1], page_url, total - len(rows))
+                if rows and total > len(rows)
+                else None
+            ),
+        }
     return {
         **data,
+        **kit.context(),
+        "sections": sections,
+        "sla_texts": sla_script_texts(),
         "prev_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "tomorrow": data["today"] + timedelta(days=1),
@@ -45,10 +116,39 @@ def _my_day_context(request, day: date | None) -> dict:
     }
 
 
+def _my_day_more(request, day: date | None, section: str):
+    """HTMX: the next page of one section, and its next "Show more" link if any."""
+    data = selectors.my_day_section(
+        user=request.user,
+        section=section,
+        after=_keyset_param(request.GET.get("after")),
+        limit=MY_DAY_PAGE,
+        day=day,
+        fields=selectors.MY_DAY_ROW_FIELDS,
+    )
+    kit = _row_kit(request, data)
+    rows = kit.prepare(data["rows"])
+    more = None
+    if data["left"]:
+        more = _more_link(section, rows[-1], _my_day_url(data["day"], data["today"]), data["left"])
+    return render(
+        request,
+        "followups/my_day.html#more_rows",
+        {**data, **kit.context(), "section_rows": rows, "section_more": more},
+    )
+
+
 @login_required
 @require_GET
 def my_day(request):
-    context = _my_day_context(request, _day_param(request.GET.get("date")))
+    day = _day_param(request.GET.get("date"))
+    section = request.GET.get("section", "")
+    if request.htmx and section in selectors.MY_DAY_SECTIONS:
+        return _my_day_more(request, day, section)
+    show_all = request.GET.get("all", "")
+    if show_all not in selectors.MY_DAY_SECTIONS:
+        show_all = ""
+    context = _my_day_context(request, day, show_all=show_all)
     if request.htmx and request.htmx.target == "my-day-body":
         return render(request, "followups/my_day.html#body", context)
     return render(request, "followups/my_day.html", context)
@@ -77,15 +177,22 @@ def followup_complete(request, pk: int):
     if error:
         followup.row_error = error
         followup.overdue_now = followup.is_overdue
+        data = selectors.my_day_window(user=request.user, day=_day_param(request.POST.get("date")))
+        kit = _row_kit(request, data)
         return render(
             request,
             "followups/my_day.html#row",
-            {"row": followup, "day": _day_param(request.POST.get("date"))},
+            {"row": kit.prepare([followup])[0], **kit.context()},
         )
     # The row disappears from My day; the counters refresh out of band.
     if "date" in request.POST:
-        context = _my_day_context(request, _day_param(request.POST.get("date")))
-        return render(request, "followups/my_day.html#counters", {**context, "oob": True})
+        # Only the counters: no rows read (limit 0) nor rendered.
+        data = selectors.my_day(
+            user=request.user, day=_day_param(request.POST.get("date")), limit=0
+        )
+        return render(
+            request, "followups/my_day.html#counters", {"counts": data["counts"], "oob": True}
+        )
     return HttpResponse("")
 
 
