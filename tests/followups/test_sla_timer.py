@@ -156,3 +156,17 @@ def test_it_words_durations_in_minutes_hours_and_days():
         "1 h 1 min",
         "1 d 1 h",
     ]
+
+
+def test_a_first_response_row_links_to_its_lead_and_other_rows_do_not(
+    manager_client, first_response, make_task
+):
+    task = first_response(NOW + timedelta(minutes=14))
+    plain = make_task(title="Send the offer", due_at=NOW + timedelta(minutes=30))
+    lead = LeadIntake.objects.get(first_response=task).lead
+    with time_machine.travel(NOW, tick=False):
+        html = _my_day(manager_client)
+    assert f'href="{reverse("sales:lead_detail", args=[lead.pk])}" data-lead-link' in _row(
+        html, task.pk
+    )
+    assert "data-lead-link" not in _row(html, plain.pk)

@@ -81,6 +81,7 @@ class RowKit:
         self.edit_url = url_pattern("followups:followup_edit")
         self.deal_url = url_pattern("sales:deal_detail")
         self.contact_url = url_pattern("contacts:contact_detail")
+        self.lead_url = url_pattern("sales:lead_detail")
         self.company_url = url_pattern("contacts:company_detail")
         self.priority_labels = {str(value): str(label) for value, label in Priority.choices}
         self._dates: dict[date, str] = {}
@@ -100,6 +101,7 @@ class RowKit:
             "callback": _("Callback"),
             "overdue": _("Overdue"),
             "sla_title": _("First response deadline"),
+            "open_lead": _("Open the lead"),
         }
 
     def _short_date(self, value: date) -> str:
@@ -120,6 +122,8 @@ class RowKit:
             row.edit_url = self.edit_url(pk)
             row.deal_url = self.deal_url(row.deal_id) if row.deal_id else ""
             row.contact_url = self.contact_url(row.contact_id) if row.contact_id else ""
+            lead_id = getattr(row, "sla_lead_id", None)
+            row.lead_url = self.lead_url(lead_id) if lead_id else ""
             row.company_url = self.company_url(row.company_id) if row.company_id else ""
             row.priority_label = self.priority_labels.get(row.priority, "")
             text = row.description

@@ -114,6 +114,13 @@ def _sla_deadline() -> Subquery:
     )
 
 
+def _sla_lead() -> Subquery:
+    """The lead a first-response task answers (None for other tasks): My day links to it."""
+    from svyaz.intake.models import LeadIntake
+
+    return Subquery(LeadIntake.objects.filter(first_response=OuterRef("pk")).values("lead_id")[:1])
+
+
 def _my_day_querysets(
     *, user, window: dict[str, Any], fields: tuple[str, ...] | None = None
 ) -> dict[str, QuerySet[Followup]]:
@@ -124,7 +131,7 @@ def _my_day_querysets(
         followup_list(user=user)
         .filter(assignee_id=user.pk, status=FollowupStatus.OPEN)
         .select_related("contact", "company", "deal")
-        .annotate(sla_due_at=_sla_deadline())
+        .annotate(sla_due_at=_sla_deadline(), sla_lead_id=_sla_lead())
         .order_by("due_at", "id")
     )
     if fields:
