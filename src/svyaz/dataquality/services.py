@@ -1,6 +1,8 @@
 """Every write of the import wizard: upload, mapping, preview, the chunked run, undo.
 
-A run processes the file in chunks of SVYAZ_IMPORT_CHUNK_ROWS rows. Each chunk is one
+A run processes the file in chunks of SVYAZ_IMPORT_CHUNK_ROWS rows (a big create-only
+contact import on PostgreSQL: batches of SVYAZ_IMPORT_BULK_BATCH_ROWS written with COPY,
+see bulk.py). Each chunk is one
 transaction that also writes its ledger row (core.jobs.run_once, key "import:<job>:<chunk>"),
 its per-row errors, what it created/updated (for undo) and the job's counters: a process
 killed mid-chunk leaves nothing of that chunk, and a resumed run skips the chunks already
@@ -662,8 +664,8 @@ def import_start(*, actor, job: ImportJob) -> ImportJob:
     return job
 
 
-def _chunks(job: ImportJob) -> Iterator[tuple[int, list[parsing.Row]]]:
-    size = chunk_rows()
+def _chunks(job: ImportJob, size: int | None = None) -> Iterator[tuple[int, list[parsing.Row]]]:
+    size = size or chunk_rows()
     batch: list[parsing.Row] = []
     number = 0
     for row in job_rows(job):
@@ -719,7 +721,11 @@ def import_advance(*, job_id: int, seconds: float | None = None) -> ImportJob:
     deadline = time.monotonic() + seconds if seconds is not None else None
     finished = True
     worked = False
-    for number, rows in _chunks(job):
+    # Big create-only contact imports on PostgreSQL: batches written with COPY (bulk.py).
+    from svyaz.dataquality import bulk
+
+    bulk_rows = bulk.batch_rows_for(job)
+    for number, rows in _chunks(job, bulk_rows or None):
         if number < job.chunks_done:
             continue  # done before: skip without touching the database
         # At least one chunk per call; stop before the next one when the time is up (so
@@ -728,11 +734,18 @@ def import_advance(*, job_id: int, seconds: float | None = None) -> ImportJob:
             finished = False
             break
         with audit_source("import", actor=job.user):  # audit rows: source "import"
-            run_once(
-                f"import:{job.pk}:{number}",
-                "import_chunk",
-                lambda n=number, r=rows: _process_chunk(job, n, r),
-            )
+            if bulk_rows:
+                run_once(
+                    f"import:{job.pk}:{number}",
+                    f"{bulk.TASK}:{bulk_rows}",
+                    lambda n=number, r=rows: bulk.process_batch(job, n, r),
+                )
+            else:
+                run_once(
+                    f"import:{job.pk}:{number}",
+                    "import_chunk",
+                    lambda n=number, r=rows: _process_chunk(job, n, r),
+                )
         worked = True
     if finished:
         ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
@@ -766,7 +779,14 @@ def import_undo(*, actor, job: ImportJob) -> ImportJob:
         raise ValidationError(_("Only a finished import can be undone."))
     models = {"contacts.contact": Contact, "contacts.company": Company, "sales.order": Order}
     module_of = {label: m for m in ENTITY_MODULES.values() for label in m.MODELS}
-    for rec in job.records.order_by("-id"):
+    records = job.records.order_by("-id")
+    if job.entity == "contact":
+        from svyaz.dataquality import bulk
+
+        # Created contacts a batch at a time (a bulk import may have a million of them).
+        if bulk.undo_created_contacts(actor=actor, job=job):
+            records = records.exclude(model=bulk.LABEL)
+    for rec in records.iterator(chunk_size=2000):
         if rec.model in module_of:
             module_of[rec.model].undo_record(actor, rec)
             continue
