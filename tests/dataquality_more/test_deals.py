@@ -160,6 +160,31 @@ def test_it_imports_deal_history_with_stages_dates_and_orders(
     assert summary.orders_count == 0
 
 
+def test_the_file_dates_written_over_the_services_own_are_in_the_audit(
+    manager, pipeline, lost_reasons, clients, upload
+):
+    from svyaz.audit.models import AuditEntry
+
+    run_import(manager, upload, _history(), entity="deal")
+    won = Deal.objects.get(title="Поставка 2")
+    order = Order.objects.get(deal=won)
+
+    def last(obj, field):
+        entry = (
+            AuditEntry.objects.filter(
+                object_id=obj.pk, field=field, content_type__model=obj._meta.model_name
+            )
+            .order_by("-id")
+            .first()
+        )
+        assert entry is not None, f"no audit row for {field}"
+        return entry
+
+    closed = last(won, "closed_at")
+    assert closed.source == "import" and "2024-03-15" in str(closed.new_value)
+    assert "2024-03-15" in str(last(order, "ordered_at").new_value)
+
+
 def test_update_by_external_id_moves_the_stage_and_undo_moves_it_back(
     manager, pipeline, lost_reasons, clients, upload
 ):

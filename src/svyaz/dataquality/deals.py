@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from svyaz.audit.services import record_bulk
 from svyaz.contacts.models import Company, Contact
 from svyaz.core.models import TimelineKind
 from svyaz.dataquality import orders, rowtools
@@ -250,10 +251,12 @@ def _backdate(deal: Deal, created: datetime | None, closed: datetime | None) -> 
             DealStageChange.objects.filter(pk=changes[0].pk).update(changed_at=created)
         rowtools.backdate_timeline(deal, created, title_kind=TimelineKind.DEAL)
         if not is_closed:
+            record_bulk([deal], changes={"stage_changed_at": created})  # update() sends no signals
             Deal.objects.filter(pk=deal.pk).update(stage_changed_at=created)
     if closed is None or not is_closed:
         return
     start = created or deal.created_at
+    record_bulk([deal], changes={"closed_at": closed, "stage_changed_at": closed})
     Deal.objects.filter(pk=deal.pk).update(closed_at=closed, stage_changed_at=closed)
     last = changes[-1] if changes else None
     if last is not None and last.from_stage_id is not None:
@@ -263,6 +266,7 @@ def _backdate(deal: Deal, created: datetime | None, closed: datetime | None) -> 
     rowtools.backdate_timeline(deal, closed, title_kind=TimelineKind.STAGE)
     order = Order.objects.filter(deal=deal).first()
     if order is not None and deal.stage.kind == StageKind.WON:
+        record_bulk([order], changes={"ordered_at": closed})
         Order.objects.filter(pk=order.pk).update(ordered_at=closed)
         rowtools.backdate_timeline(order, closed)
         if order.contact_id:
