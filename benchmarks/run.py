@@ -155,6 +155,7 @@ def pick_fixtures(prefix: str, seed: int) -> dict:
     last_name = Contact.objects.get(pk=typical).last_name
     pipeline = Pipeline.objects.filter(name="Generated: sales").first() or Pipeline.objects.first()
     open_deals = Deal.objects.filter(pipeline=pipeline, stage__kind=StageKind.OPEN).count()
+    first_stage = pipeline.stages.order_by("position", "id").first()
     digits = phone.digits
     return {
         "admin": admin,
@@ -168,6 +169,7 @@ def pick_fixtures(prefix: str, seed: int) -> dict:
         "email": email.email,
         "name_prefix": last_name[:4],
         "pipeline": pipeline.pk,
+        "first_stage": first_stage.pk if first_stage else None,
         "open_deals": open_deals,
     }
 
@@ -231,6 +233,13 @@ def run_latency(bench: Bench, fx: dict) -> None:
         f"board_open_deals_{fx['open_deals']}", "board",
         get(admin, f"/sales/board/?pipeline={fx['pipeline']}"),
     )  # fmt: skip
+    if fx["first_stage"]:
+        # A lazy column's "show more" (HTMX): the next 50 cards of the first stage.
+        bench.measure(
+            "board_show_more", "board",
+            get(admin, f"/sales/board/?pipeline={fx['pipeline']}&more_stage={fx['first_stage']}"
+                f"&offset=20&n=0", HTTP_HX_REQUEST="true"),
+        )  # fmt: skip
     bench.measure("my_day_busy_manager", "my_day", get(manager, "/tasks/my-day/"))
     bench.measure("api_contact_list", "api", get(api, "/api/v1/contacts/"))
     bench.measure("api_contact_detail", "api", get(api, f"/api/v1/contacts/{fx['typical']}/"))
@@ -321,6 +330,15 @@ def run_wrk(fx: dict, *, seconds: int, workers: int, connections: int) -> None:
             proc.kill()
 
 
+def _loadavg() -> str:
+    """The 1/5/15-minute load average: the figures mean little without it on a shared
+    machine."""
+    try:
+        return "/".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=50, help="measured requests per figure")
@@ -346,6 +364,7 @@ def main(argv=None) -> None:
     activities = Activity.objects.count()
     print(
         f"# svyaz benchmarks {time.strftime('%Y-%m-%d %H:%M')} {connection.vendor} "
+        f"loadavg={_loadavg()} "
         f"contacts={contacts} activities={activities} open_deals_on_board={fx['open_deals']} "
         f"python={platform.python_version()} cpus={os.cpu_count()}",
         flush=True,
@@ -359,6 +378,7 @@ def main(argv=None) -> None:
             fx, seconds=args.wrk_seconds, workers=args.workers, connections=args.wrk_connections
         )
     print(f"# misses: {', '.join(misses) if misses else 'none'}", flush=True)
+    print(f"# loadavg at the end: {_loadavg()}", flush=True)
 
 
 if __name__ == "__main__":

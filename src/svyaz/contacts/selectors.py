@@ -86,10 +86,9 @@ def company_search(qs: QuerySet[Company], q: str) -> QuerySet[Company]:
     named = Company.all_objects.annotate(
         _name_lc=Casefold(F("name")), _legal_lc=Casefold(F("legal_name"))
     )
-    parts = [
-        named.filter(text_q("_name_lc", q)).values("pk"),
-        named.filter(text_q("_legal_lc", q)).values("pk"),
-    ]
+    # Name or legal name in one branch: one pass over the table (or a BitmapOr of the two
+    # trigram indexes) instead of two.
+    parts = [named.filter(text_q("_name_lc", q) | text_q("_legal_lc", q)).values("pk")]
     compact = q.replace(" ", "")
     if compact.isdigit() and len(compact) >= 4:
         parts.append(Company.all_objects.filter(inn__startswith=compact).values("pk"))
@@ -198,3 +197,55 @@ def client_related(
         "orders": list(orders.order_by("-ordered_at", "-id")[:limit]),
         "open_tasks": list(tasks.order_by("due_at", "id")[:limit]),
     }
+
+
+def client_rows_related(rows: list, *, owner: str) -> None:
+    """What the API shows of a page of contacts (`owner="contact"`) or companies besides
+    their own columns, as plain dicts in `obj._related` — phones, emails, addresses, tags
+    and (contacts) companies — from one values() query each, in the order the relations'
+    prefetches give. The records are already scoped; these are their own rows. Building
+    dicts instead of model instances is most of what a page of 50 rows costs."""
+    if not rows:
+        return
+    ids = [obj.pk for obj in rows]
+    owner_id = f"{owner}_id"
+    where = {f"{owner_id}__in": ids}
+    related: dict[int, dict[str, list]] = {
+        pk: {"phones": [], "emails": [], "addresses": [], "tags": [], "companies": []} for pk in ids
+    }
+    for row in (
+        Phone.objects.filter(**where)
+        .order_by(owner_id, "-is_primary", "id")
+        .values(owner_id, "number", "kind", "is_primary")
+    ):
+        related[row.pop(owner_id)]["phones"].append(row)
+    for row in (
+        Email.objects.filter(**where)
+        .order_by(owner_id, "-is_primary", "id")
+        .values(owner_id, "email", "kind", "is_primary")
+    ):
+        related[row.pop(owner_id)]["emails"].append(row)
+    for row in (
+        Address.objects.filter(**where)
+        .order_by(owner_id, "id")
+        .values(owner_id, "kind", "country", "region", "city", "street", "postal_code")
+    ):
+        related[row.pop(owner_id)]["addresses"].append(row)
+    through = type(rows[0]).tags.through
+    for pk, name in (
+        through.objects.filter(**where)
+        .order_by(owner_id, "tag__name")
+        .values_list(owner_id, "tag__name")
+    ):
+        related[pk]["tags"].append(name)
+    if owner == "contact":
+        for pk, company_id, name, role, primary in (
+            ContactCompany.objects.filter(contact_id__in=ids)
+            .order_by("contact_id", "-is_primary", "id")
+            .values_list("contact_id", "company_id", "company__name", "role", "is_primary")
+        ):
+            related[pk]["companies"].append(
+                {"id": company_id, "name": name, "role": role, "is_primary": primary}
+            )
+    for obj in rows:
+        obj._related = related[obj.pk]

@@ -127,6 +127,25 @@ class SearchGroup:
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
+def result_order(field: str, q: str, db: str = "default"):
+    """The sort of a search group by `field` (then pk), shaped so PostgreSQL filters first.
+
+    Sorted by a plain column, `LIMIT 5` makes PostgreSQL walk that column's index and test
+    every row until 5 match: a Cyrillic name sorts after every Latin one, so "рябо" read
+    20,000+ rows (400 ms under load) although its trigram index finds the 182 matches in
+    a few ms. `COALESCE(field, '')` sorts the same (the columns are NOT NULL) but no index
+    provides it, so the matches come from the trigram index and only they are sorted. For
+    fragments shorter than 3 letters (no trigram) the index walk stays the better plan."""
+    from django.db import connections
+    from django.db.models import Value
+    from django.db.models.functions import Coalesce
+
+    words = fold(q).split()
+    if connections[db].vendor == "postgresql" and words and min(map(len, words)) >= 3:
+        return Coalesce(F(field), Value(""))
+    return F(field)
+
+
 def annotate_folded(qs: QuerySet, **fields: str) -> QuerySet:
     return qs.annotate(**{name: Casefold(F(src)) for name, src in fields.items()})
 
@@ -160,7 +179,7 @@ def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
                     "url": reverse("contacts:contact_detail", args=[c.pk]),
                     "hint": c.job_title if show_title else "",
                 }
-                for c in contacts.order_by("full_name", "pk")[:limit]
+                for c in contacts.order_by(result_order("full_name", q), "pk")[:limit]
             ],
         )
     )
@@ -175,7 +194,7 @@ def global_search(*, user, q: str, limit: int = 5) -> list[SearchGroup]:
                     "url": reverse("contacts:company_detail", args=[c.pk]),
                     "hint": c.inn if show_inn else "",
                 }
-                for c in companies.order_by("name", "pk")[:limit]
+                for c in companies.order_by(result_order("name", q), "pk")[:limit]
             ],
         )
     )

@@ -27,6 +27,9 @@ from svyaz.sales.models import (
 )
 
 BOARD_CARDS_PER_STAGE = 50
+# Lazy columns: the board opens with this many cards per stage; each column's "show more"
+# (HTMX) brings BOARD_CARDS_PER_STAGE more (board_stage_cards).
+BOARD_FIRST_CARDS = 20
 
 
 def _get(user, qs: QuerySet, pk) -> Any:
@@ -127,8 +130,10 @@ class BoardColumn:
         return max(0, self.count - len(self.cards))
 
 
-def _board_card_ids(qs: QuerySet[Deal], stage_ids: list[int]) -> QuerySet:
-    """Ids of the newest-moved deals of each stage, at most BOARD_CARDS_PER_STAGE each.
+def _board_card_ids(
+    qs: QuerySet[Deal], stage_ids: list[int], per_stage: int = BOARD_CARDS_PER_STAGE
+) -> QuerySet:
+    """Ids of the newest-moved deals of each stage, at most `per_stage` each.
 
     Only narrow rows are ranked; the wide card columns are joined for the chosen ids.
     Ranking whole rows with their joins was the board's cost at 10,000+ open deals
@@ -142,7 +147,7 @@ def _board_card_ids(qs: QuerySet[Deal], stage_ids: list[int]) -> QuerySet:
         per_stage = [
             qs.filter(stage_id=stage_id)
             .order_by("-stage_changed_at", "-id")
-            .values("pk")[:BOARD_CARDS_PER_STAGE]
+            .values("pk")[:per_stage]
             for stage_id in stage_ids
         ]
         return per_stage[0].union(*per_stage[1:], all=True) if len(per_stage) > 1 else per_stage[0]
@@ -155,14 +160,16 @@ def _board_card_ids(qs: QuerySet[Deal], stage_ids: list[int]) -> QuerySet:
                 order_by=[F("stage_changed_at").desc(), F("id").desc()],
             )
         )
-        .filter(rn__lte=BOARD_CARDS_PER_STAGE)
+        .filter(rn__lte=per_stage)
         .values("pk")
     )
 
 
-def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[BoardColumn]:
+def board_columns(
+    *, user, pipeline: Pipeline, deals: QuerySet[Deal], per_stage: int = BOARD_CARDS_PER_STAGE
+) -> list[BoardColumn]:
     """One column per stage: counts and totals per currency from one aggregate query, the
-    newest-moved cards (up to BOARD_CARDS_PER_STAGE per stage) from one query.
+    newest-moved cards (up to `per_stage` per stage) from one query.
     `deals` is the user's scoped, filtered queryset. Three queries whatever the size."""
     columns = {s.pk: BoardColumn(stage=s) for s in pipeline.stages.order_by("position", "id")}
     qs = deals.filter(pipeline=pipeline)
@@ -173,7 +180,7 @@ def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[Bo
         if col is not None:
             col.count += row["n"]
             col.totals.append((row["total"] or Decimal("0"), row["currency"]))
-    ranked = _board_card_ids(qs, list(columns))
+    ranked = _board_card_ids(qs, list(columns), per_stage)
     cards = (
         Deal.objects.filter(pk__in=ranked)
         .select_related("contact", "company", "owner")
@@ -188,6 +195,23 @@ def board_columns(*, user, pipeline: Pipeline, deals: QuerySet[Deal]) -> list[Bo
     for col in columns.values():
         col.totals.sort(key=lambda t: t[1])
     return list(columns.values())
+
+
+def board_stage_cards(
+    *, pipeline: Pipeline, stage_id: int, deals: QuerySet[Deal], offset: int, limit: int
+) -> tuple[list[Deal], bool]:
+    """A column's next cards for its "show more": `limit` deals of the stage after the
+    first `offset` (same order as the board), and whether there are more after them.
+    `deals` is the user's scoped, filtered queryset. One query (an index walk)."""
+    rows = list(
+        deals.filter(pipeline=pipeline, stage_id=stage_id)
+        .select_related("contact", "company", "owner")
+        .order_by("-stage_changed_at", "-id")[offset : offset + limit + 1]
+    )
+    now = timezone.now()
+    for deal in rows:
+        deal.days_in_stage = max(0, (now - deal.stage_changed_at).days)
+    return rows[:limit], len(rows) > limit
 
 
 # --- orders, products ------------------------------------------------------------------

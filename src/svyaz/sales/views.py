@@ -149,19 +149,69 @@ def lead_convert(request: HttpRequest, pk: int) -> HttpResponse:
 # --- board -----------------------------------------------------------------------------
 
 
+def _board_cards(request: HttpRequest, cards) -> None:
+    """What each card shows, computed once per request rather than per card in the
+    template (a {% can %}, a {% url %}, a plural {% blocktranslate %} and a money filter
+    on each of hundreds of cards were most of the board's CPU)."""
+    from django.utils.formats import localize
+    from django.utils.translation import ngettext
+
+    from svyaz.core.scoping import can, hidden_fields
+    from svyaz.core.templatetags.svyaz import money
+
+    amount_hidden = "amount" in hidden_fields(request.user, "deals")
+    head, _zero, tail = reverse("sales:deal_detail", args=[0]).rpartition("0")
+    days: dict[int, str] = {}
+    for deal in cards:
+        deal.may_move = can(request.user, "deals", "edit", deal)
+        deal.url = f"{head}{deal.pk}{tail}"
+        deal.amount_text = "" if amount_hidden else money(deal.amount, deal.currency)
+        d = deal.days_in_stage
+        if d not in days:
+            days[d] = ngettext("%(d)s day", "%(d)s days", d) % {"d": localize(d)}
+        deal.days_text = days[d]
+
+
+def _board_more_url(request: HttpRequest, stage_id: int, offset: int, total: int) -> str:
+    """The board's own URL with its filters, asking for a column's next cards (`n`: the
+    column's count as the board showed it, for the "and N more" link)."""
+    query = request.GET.copy()
+    for key in ("more_stage", "offset", "n"):
+        query.pop(key, None)
+    query["more_stage"] = str(stage_id)
+    query["offset"] = str(offset)
+    query["n"] = str(total)
+    return f"{reverse('sales:board')}?{query.urlencode()}"
+
+
 @login_required
 @require_GET
 def board(request: HttpRequest) -> HttpResponse:
+    """The kanban board. Lazy columns: each stage opens with its newest-moved
+    BOARD_FIRST_CARDS cards; "show more" (HTMX, `?more_stage=<id>&offset=<n>` with the
+    same filters) appends the next BOARD_CARDS_PER_STAGE to that column."""
     pipeline = selectors.pipeline_get(request.GET.get("pipeline"))
     deals = selectors.deal_list(user=request.user)
     filterset = BoardFilter(request.GET or None, queryset=deals, request=request)
     if filterset.is_bound and filterset.is_valid():
         deals = filterset.qs
+    more_stage = request.GET.get("more_stage", "")
+    if pipeline and more_stage:
+        return _board_more(request, pipeline, deals, more_stage)
     columns = (
-        selectors.board_columns(user=request.user, pipeline=pipeline, deals=deals)
+        selectors.board_columns(
+            user=request.user,
+            pipeline=pipeline,
+            deals=deals,
+            per_stage=selectors.BOARD_FIRST_CARDS,
+        )
         if pipeline
         else []
     )
+    for col in columns:
+        _board_cards(request, col.cards)
+        if col.more:
+            col.more_url = _board_more_url(request, col.stage.pk, len(col.cards), col.count)
     context = {
         "pipeline": pipeline,
         "pipelines": selectors.pipelines() if pipeline else [],
@@ -176,6 +226,36 @@ def board(request: HttpRequest) -> HttpResponse:
         else "sales/board.html"
     )
     return render(request, template, context)
+
+
+def _board_more(request: HttpRequest, pipeline, deals, more_stage: str) -> HttpResponse:
+    """A column's next cards, appended by HTMX; its "show more" comes back out of band
+    (with the next offset, or gone at the end of the column)."""
+    stage = pipeline.stages.filter(pk=more_stage).first() if more_stage.isdigit() else None
+    if stage is None:
+        return HttpResponse(status=404)
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+        total = max(0, int(request.GET.get("n", "0")))
+    except ValueError:
+        offset = total = 0
+    cards, has_more = selectors.board_stage_cards(
+        pipeline=pipeline,
+        stage_id=stage.pk,
+        deals=deals,
+        offset=offset,
+        limit=selectors.BOARD_CARDS_PER_STAGE,
+    )
+    _board_cards(request, cards)
+    shown = offset + len(cards)
+    context = {
+        "pipeline": pipeline,
+        "stage": stage,
+        "cards": cards,
+        "more_url": _board_more_url(request, stage.pk, shown, total) if has_more else "",
+        "remaining": max(0, total - shown) if has_more else 0,
+    }
+    return render(request, "sales/board.html#more-cards", context)
 
 
 @login_required
