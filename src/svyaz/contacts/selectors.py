@@ -9,6 +9,8 @@ from svyaz.core.scoping import get_visible, visible_to
 from svyaz.core.search import (
     Casefold,
     email_owner_ids,
+    fts_filter,
+    fts_words,
     matching_ids,
     phone_owner_ids,
     text_q,
@@ -65,13 +67,19 @@ def contact_search(qs: QuerySet[Contact], q: str) -> QuerySet[Contact]:
         for ids in (phone_owner_ids(Phone, "contact", q), email_owner_ids(Email, "contact", q))
         if ids is not None
     ]
+    name_cond = text_q("_name_lc", q)
+    # SQLite: candidates from the FTS5 trigram table first (contacts.0005), so the Python
+    # case folding runs on them only; the same matches.
+    fts = fts_filter("contact", fts_words(q), db=qs.db)
+    if fts is not None:
+        name_cond = fts & name_cond
     if not extras:
         # Words only: filter the rows directly, so a sorted, LIMITed read can stop at the
         # first matches (an `IN (subquery)` would fold every row's name first on SQLite).
-        return qs.annotate(_name_lc=Casefold(F("full_name"))).filter(text_q("_name_lc", q))
+        return qs.annotate(_name_lc=Casefold(F("full_name"))).filter(name_cond)
     names = (
         Contact.all_objects.annotate(_name_lc=Casefold(F("full_name")))
-        .filter(text_q("_name_lc", q))
+        .filter(name_cond)
         .values("pk")
     )
     return qs.filter(matching_ids([names, *extras]))
@@ -88,7 +96,11 @@ def company_search(qs: QuerySet[Company], q: str) -> QuerySet[Company]:
     )
     # Name or legal name in one branch: one pass over the table (or a BitmapOr of the two
     # trigram indexes) instead of two.
-    parts = [named.filter(text_q("_name_lc", q) | text_q("_legal_lc", q)).values("pk")]
+    name_cond = text_q("_name_lc", q) | text_q("_legal_lc", q)
+    fts = fts_filter("company", fts_words(q), db=qs.db)  # SQLite: as in contact_search
+    if fts is not None:
+        name_cond = fts & name_cond
+    parts = [named.filter(name_cond).values("pk")]
     compact = q.replace(" ", "")
     if compact.isdigit() and len(compact) >= 4:
         parts.append(Company.all_objects.filter(inn__startswith=compact).values("pk"))

@@ -8,6 +8,7 @@ function registered on the SQLite connection; callers compare it with `q.lower()
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,9 +94,13 @@ def phone_owner_ids(model, owner_field: str, q: str) -> QuerySet | None:
     `phone_exists`, shaped for an index-driven `pk IN (…)` (trigram index on PostgreSQL)."""
     if digit_count(q) < 3 or any(ch.isalpha() for ch in q):
         return None
+    keys = _phone_keys(q)
     cond = Q()
-    for key in _phone_keys(q):
+    for key in keys:
         cond |= Q(digits__contains=key)
+    fts = fts_filter("phone", keys, db=model.objects.db, op="OR", lowered=False)
+    if fts is not None:
+        cond = fts & cond
     return model.objects.filter(cond, **{f"{owner_field}__isnull": False}).values(
         f"{owner_field}_id"
     )
@@ -105,9 +110,147 @@ def email_owner_ids(model, owner_field: str, q: str) -> QuerySet | None:
     """Like `phone_owner_ids` for e-mail addresses (same matching as `email_exists`)."""
     if "@" not in q and "." not in q:
         return None
-    return model.objects.filter(
-        email__icontains=q.strip(), **{f"{owner_field}__isnull": False}
-    ).values(f"{owner_field}_id")
+    cond = Q(email__icontains=q.strip())
+    fts = fts_filter("email", [q.strip()], db=model.objects.db, op="OR", lowered=False)
+    if fts is not None:
+        cond = fts & cond
+    return model.objects.filter(cond, **{f"{owner_field}__isnull": False}).values(
+        f"{owner_field}_id"
+    )
+
+
+# SQLite FTS5 trigram tables (contacts.0005): the key used by the search code → table.
+FTS_TABLES = {
+    "contact": "contacts_fts_contact",
+    "company": "contacts_fts_company",
+    "phone": "contacts_fts_phone",
+    "email": "contacts_fts_email",
+    "deal": "contacts_fts_deal",
+    "lead": "contacts_fts_lead",
+}
+FTS_MIN_CHARS = 3  # a trigram index finds nothing shorter
+
+
+def _fts_ready(connection) -> bool:
+    """Every FTS table and trigger of contacts.0005 exists on this (SQLite) connection.
+
+    Checked once per raw connection through the sqlite3 module (not a Django cursor, so
+    pinned query counts do not change). A later migration that rebuilt a source table
+    would have dropped its triggers: the index would be stale, so the search falls back."""
+    if connection.vendor != "sqlite":
+        return False
+    connection.ensure_connection()
+    raw = connection.connection
+    cached = getattr(connection, "_svyaz_fts_ready", None)
+    if cached is not None and cached[0] == id(raw):
+        return cached[1]
+    names = set(FTS_TABLES.values())
+    names |= {f"{t}_{suffix}" for t in FTS_TABLES.values() for suffix in ("ai", "ad", "au")}
+    placeholders = ", ".join("?" * len(names))
+    found = raw.execute(
+        f"SELECT count(*) FROM sqlite_master WHERE name IN ({placeholders})",  # noqa: S608
+        sorted(names),
+    ).fetchone()[0]
+    ready = found == len(names)
+    connection._svyaz_fts_ready = (id(raw), ready)
+    return ready
+
+
+_LAST_CASED = 0x1E921  # ADLAM CAPITAL LETTER SHA; checked in tests/core_search/test_sqlite_fts.py
+
+
+@functools.cache
+def _fold_unsafe_chars() -> frozenset[str]:
+    """Characters a lower-cased search word must not contain for the FTS path.
+
+    FTS5 folds case with its own (older) Unicode tables: for about 400 code points
+    (Cherokee, Georgian Mtavruli, some Greek and Cyrillic supplements…) Python's
+    `str.lower()` gives a letter FTS5 does not fold the capital to, so a word holding that
+    letter could match in Python and not in FTS5. Computed once per process against the
+    linked SQLite, in memory: every code point whose lower() differs, folded by FTS5 and
+    read back through fts5vocab. (U+0130 is indexed as its lower(), see contacts.0005;
+    final sigma, which lower() picks by context, is checked too.)"""
+    import sqlite3
+
+    pairs = []
+    for cp in range(_LAST_CASED + 1):  # no code point above changes with lower()
+        ch = chr(cp)
+        low = ch.lower()
+        if low != ch and ch != "\u0130":
+            pairs.append((ch, low))
+    pairs.append(("\u03a3", "\u03c2"))  # Σ at a word's end lowers to ς
+    unsafe: set[str] = set()
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='trigram case_sensitive 0')")
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+        rows = []
+        for i, (ch, low) in enumerate(pairs):
+            if len(low) != 1:
+                unsafe.update(low)
+                continue
+            rows += [(2 * i, "ab" + ch), (2 * i + 1, "ab" + low)]
+        db.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", rows)
+        folded = {doc: term for term, doc in db.execute("SELECT term, doc FROM v")}
+    except sqlite3.Error:  # no FTS5 in this build: every character is unsafe
+        return frozenset({""})
+    finally:
+        db.close()
+    for i, (_ch, low) in enumerate(pairs):
+        if len(low) == 1 and folded.get(2 * i) != folded.get(2 * i + 1):
+            unsafe.add(low)
+    return frozenset(unsafe)
+
+
+def fts_quote(term: str) -> str:
+    """One FTS5 string (a substring, for the trigram tokenizer): user input cannot add
+    FTS syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _fts_usable(term: str, *, lowered: bool) -> bool:
+    if len(term) < FTS_MIN_CHARS or any(ord(ch) < 32 for ch in term):
+        return False
+    if lowered:
+        unsafe = _fold_unsafe_chars()
+        if "" in unsafe or any(ch in unsafe for ch in term):
+            return False
+    return True
+
+
+def fts_filter(
+    key: str, terms: list[str], *, db: str = "default", op: str = "AND", lowered: bool = True
+) -> Q | None:
+    """`pk IN (SELECT rowid FROM <fts> WHERE <fts> MATCH …)` on SQLite, or None.
+
+    Candidates only: the caller keeps its exact filter after it, so the result is the
+    same as without this, the exact filter just runs on the candidates instead of every
+    row. `terms` are what the exact filter looks for as substrings: lower-cased words
+    (`lowered`, compared after `Casefold`) combined with AND — terms that cannot be
+    searched this way (under 3 characters, unsafe to fold) are left to the exact filter;
+    or alternatives (op "OR", LIKE-matched phone digits or e-mail text) — then every one
+    must be searchable, or None. None on PostgreSQL or without the FTS tables."""
+    from django.db import connections
+
+    connection = connections[db]
+    if connection.vendor != "sqlite":
+        return None
+    usable = [t for t in terms if _fts_usable(t, lowered=lowered)]
+    if not usable or (op == "OR" and len(usable) != len(terms)):
+        return None
+    if not _fts_ready(connection):
+        return None
+    from django.db.models.expressions import RawSQL
+
+    table = FTS_TABLES[key]
+    match = f" {op} ".join(fts_quote(t) for t in dict.fromkeys(usable))
+    sql = f"SELECT rowid FROM {table} WHERE {table} MATCH %s"  # noqa: S608 (fixed names)
+    return Q(pk__in=RawSQL(sql, [match]))  # noqa: S611 (the text is a parameter)
+
+
+def fts_words(q: str) -> list[str]:
+    """The words `text_q` looks for."""
+    return fold(q).split()[:6]
 
 
 def matching_ids(parts: list[QuerySet]) -> Q:
@@ -210,7 +353,11 @@ def _deal_results(user, q: str, limit: int) -> list[dict[str, Any]]:
     from svyaz.sales.models import Deal
 
     qs = annotate_folded(visible_to(user, Deal.objects.all()), _title_lc="title")
-    qs = qs.filter(text_q("_title_lc", q)).select_related("stage").order_by("-created_at", "-pk")
+    cond = text_q("_title_lc", q)
+    fts = fts_filter("deal", fts_words(q), db=qs.db)
+    if fts is not None:
+        cond = fts & cond
+    qs = qs.filter(cond).select_related("stage").order_by("-created_at", "-pk")
     return [
         {"title": d.title, "url": reverse("sales:deal_detail", args=[d.pk]), "hint": d.stage.name}
         for d in qs[:limit]
@@ -238,7 +385,8 @@ def _lead_results(user, q: str, limit: int) -> list[dict[str, Any]]:
             | Q(_last_lc__contains=word)
             | Q(_company_lc__contains=word)
         )
-    cond = word_cond
+    fts = fts_filter("lead", fts_words(q), db=qs.db)
+    cond = word_cond if fts is None else fts & word_cond
     if "@" in q:
         cond |= Q(email__icontains=q)
     compact = q.replace(" ", "")
