@@ -4,6 +4,8 @@ undo, a killed batch, streaming; and its shortcuts agree with the full normaliza
 from __future__ import annotations
 
 import random
+import threading
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -355,3 +357,161 @@ def test_the_field_check_reports_what_full_clean_reports(manager):
         except ValidationError as exc:
             got = exc.message_dict
         assert got == want
+
+
+def _job(manager, upload, rows, key="email"):
+    job = services.import_upload(actor=manager, entity="contact", upload=upload(csv_bytes(rows)))
+    services.import_set_mapping(
+        actor=manager, job=job, mapping=job.mapping, mode="create", key_field=key
+    )
+    services.import_start(actor=manager, job=job)
+    return job
+
+
+@pg_only
+@pytest.mark.parametrize("overlap", [True, False])
+def test_a_key_repeated_in_the_next_batch_is_skipped_with_the_reader_ahead(
+    manager, upload, settings, monkeypatch, overlap
+):
+    settings.SVYAZ_IMPORT_BULK_MIN_ROWS = 1
+    settings.SVYAZ_IMPORT_BULK_BATCH_ROWS = 3
+    settings.SVYAZ_IMPORT_BULK_OVERLAP = overlap
+    rows = [["Имя", "Телефон", "E-mail"]] + [
+        [f"P{i}", f"8 916 000 00 {i:02d}", f"p{i}@mail.ru"] for i in range(9)
+    ]
+    rows[4][2] = "p2@mail.ru"  # batch 1's first row: the key of batch 0's last row
+    rows[5][2] = "P0@MAIL.RU"  # …and of batch 0's first row, in capitals
+    rows[8][2] = "p4@mail.ru"  # batch 2: the e-mail P4 had before: P4 was skipped, no match
+    prepared: dict[int, str] = {}
+    real_prepare, real_run = bulk._Batch.prepare, bulk._Batch.run
+
+    def prepare(self, rows, rules):
+        prepared[self.number] = threading.current_thread().name
+        return real_prepare(self, rows, rules)
+
+    def run(self):
+        # The worst case: the next batch is read (its keys taken) before this one commits.
+        deadline = time.monotonic() + 5
+        while overlap and self.number + 1 not in prepared and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if overlap and self.number < 2:
+            assert self.number + 1 in prepared
+        return real_run(self)
+
+    monkeypatch.setattr(bulk._Batch, "prepare", prepare)
+    monkeypatch.setattr(bulk._Batch, "run", run)
+    job = services.import_run(job_id=_job(manager, upload, rows).pk)
+    assert (job.status, job.processed, job.created, job.skipped, job.errors) == (
+        "done",
+        9,
+        7,
+        2,
+        0,
+    )
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == [
+        "P0", "P1", "P2", "P5", "P6", "P7", "P8"
+    ]  # fmt: skip
+    assert not ImportRowError.objects.filter(job=job).exists()
+    main = threading.main_thread().name
+    assert sorted(prepared) == [0, 1, 2]
+    assert all((name != main) == overlap for name in prepared.values())
+    assert not [t for t in threading.enumerate() if t.name.startswith("svyaz-import-")]
+
+
+@pg_only
+def test_an_error_in_the_reader_thread_fails_the_job_cleanly_and_it_resumes(
+    manager, upload, settings, monkeypatch
+):
+    from svyaz.dataquality import tasks
+
+    settings.SVYAZ_IMPORT_BULK_MIN_ROWS = 1
+    settings.SVYAZ_IMPORT_BULK_BATCH_ROWS = 4
+    rows = [["Имя", "Телефон", "E-mail"]] + [
+        [f"P{i}", f"8 916 000 00 {i:02d}", f"p{i}@mail.ru"] for i in range(14)
+    ]
+    job = _job(manager, upload, rows)
+    real = bulk._Batch.prepare
+    threads = []
+
+    def broken(self, rows, rules):
+        threads.append(threading.current_thread())
+        if self.number == 2:
+            raise RuntimeError("reader broke")
+        return real(self, rows, rules)
+
+    monkeypatch.setattr(bulk._Batch, "prepare", broken)
+    with pytest.raises(RuntimeError, match="reader broke"):
+        tasks.import_run(job.pk)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    job.refresh_from_db()
+    assert (job.status, job.message) == (ImportStatus.FAILED, "reader broke")
+    # Batches 0 and 1 committed whole, nothing of batch 2 or after.
+    assert (job.processed, job.chunks_done, job.created) == (8, 2, 8)
+    assert sorted(Contact.objects.values_list("first_name", flat=True)) == sorted(
+        f"P{i}" for i in range(8)
+    )
+    assert Phone.objects.count() == Email.objects.count() == 8
+    assert ImportedRecord.objects.filter(job=job).count() == 8
+    assert not JobRun.objects.filter(key=f"import:{job.pk}:2").exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("svyaz-import-")]
+
+    monkeypatch.setattr(bulk._Batch, "prepare", real)
+    services.import_start(actor=manager, job=job)  # a failed import can be started again
+    job = services.import_run(job_id=job.pk)
+    assert (job.status, job.processed, job.created, job.skipped, job.errors) == (
+        "done",
+        14,
+        14,
+        0,
+        0,
+    )
+    assert Contact.objects.count() == Email.objects.count() == 14
+
+
+@pg_only
+def test_backslashes_and_quotes_reach_the_database_and_the_audit_as_typed(
+    manager, upload, settings
+):
+    from svyaz.audit import capture
+
+    settings.SVYAZ_IMPORT_BULK_MIN_ROWS = 1
+    rows = [["Фамилия", "Имя", "E-mail", "Компания", "Город", "Дата рождения", "Описание"]]
+    rows += [
+        ["\\N", 'Д"Артаньян', "a@mail.ru", "Acme \\ Co", "C:\\Temp", "01.02.1990", "x\\ty \\\\ z"],
+        ["O'Brien", "\\", "b@mail.ru", "", "", "", ""],
+    ]
+    job = _job(manager, upload, rows)
+    assert "description" in job.mapping.values()
+    job = services.import_run(job_id=job.pk)
+    assert (job.created, job.errors) == (2, 0)
+    c = Contact.objects.get(first_name='Д"Артаньян')
+    assert (c.last_name, c.full_name, c.description) == (
+        "\\N",
+        '\\N Д"Артаньян',
+        "x\\ty \\\\ z",
+    )
+    assert list(c.addresss.values_list("city", flat=True)) == ["C:\\Temp"]
+    company = Company.objects.get(name="Acme \\ Co")
+    entry = AuditEntry.objects.get(object_id=c.pk, content_type__model="contact")
+    expected = {
+        "first_name": 'Д"Артаньян',
+        "last_name": "\\N",
+        "birthday": c.birthday,
+        "source": "import",
+        "description": "x\\ty \\\\ z",
+        "owner": manager.pk,
+        "emails": ["a@mail.ru"],
+        "addresses": [{"city": "C:\\Temp"}],
+        "company": company.pk,
+    }
+    if manager.department_id:
+        expected["department"] = manager.department_id
+    assert entry.new_value == capture.encode(expected)
+    other = Contact.objects.get(last_name="O'Brien")
+    entry = AuditEntry.objects.get(object_id=other.pk, content_type__model="contact")
+    assert other.first_name == "\\"
+    assert entry.new_value == capture.encode(
+        {"first_name": "\\", "last_name": "O'Brien", "source": "import", "owner": manager.pk}
+        | ({"department": manager.department_id} if manager.department_id else {})
+        | {"emails": ["b@mail.ru"]}
+    )

@@ -24,6 +24,13 @@ created", as contact_create writes it), the import ledger (ImportedRecord: undo)
 audit trail; ExternalKey rows and row errors with bulk INSERTs; one "contact.created"
 event per contact after the commit.
 
+Two threads (`prepared_batches`, the whole run only): a reader thread reads batch N+1 —
+cells, phones, e-mails, keys, contact_create's checks and each row's COPY text (`_texts`),
+nothing that touches the database — while the caller's thread has PostgreSQL take batch
+N (psycopg waits with the GIL released), so Python and the server use both cores. The key
+and company look-ups, the rules (custom fields, the right to create) and the writes stay
+in the caller's thread, inside the batch's transaction, after batch N committed.
+
 Decision (documented in docs/benchmarks.md): the audit gets ONE row per created contact
 (action "create", source "import", the values — names, phones, emails, company, owner… — as
 one JSON object in new_value), where the per-row path writes one row per non-empty field
@@ -36,15 +43,21 @@ the company's.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
+import re
+import threading
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,6 +128,40 @@ def batch_rows_for(job: ImportJob) -> int:
     return batch_size() if eligible(job) else 0
 
 
+@dataclass
+class _Rules:
+    """What contact_create's checks depend on besides the row: the contact custom fields'
+    values (or their error) and whether the user may create contacts (database reads)."""
+
+    custom: dict
+    custom_error: ValidationError | None
+    denied: PermissionDenied | None
+
+    def same_as(self, other: _Rules) -> bool:
+        def msgs(exc):
+            return None if exc is None else getattr(exc, "message_dict", str(exc))
+
+        return (
+            self.custom == other.custom
+            and msgs(self.custom_error) == msgs(other.custom_error)
+            and (self.denied is None) == (other.denied is None)
+            and str(self.denied) == str(other.denied)
+        )
+
+
+def _rules(actor) -> _Rules:
+    try:
+        custom, custom_error = clean_custom_values("contact", None), None
+    except ValidationError as exc:
+        custom, custom_error = {}, exc
+    try:
+        require_create(actor, "contacts", actor)
+        denied = None
+    except PermissionDenied as exc:
+        denied = exc
+    return _Rules(custom, custom_error, denied)
+
+
 # --- one batch ---------------------------------------------------------------------------
 
 
@@ -131,6 +178,15 @@ class _Row:
     city: str = ""
     company: Company | None = None
     custom: dict = field(default_factory=dict)
+    error: Exception | None = None  # what validate() raised (decided in decide())
+    # COPY text prepared by _texts (reader thread)
+    text: str = ""
+    phone_texts: list[str] = field(default_factory=list)
+    email_texts: list[str] = field(default_factory=list)
+    address_text: str = ""
+    repr_text: str = ""
+    audit_before: str = ""
+    audit_after: str = ""
 
 
 class _Batch:
@@ -145,14 +201,12 @@ class _Batch:
         self.errors: list[ImportRowError] = []
         self.created: list[_Row] = []
         self.new_companies: list[tuple[Company, int]] = []
-        try:
-            self.company_custom, self.company_custom_error = (
-                clean_custom_values("company", None),
-                None,
-            )
-        except ValidationError as exc:
-            self.company_custom, self.company_custom_error = {}, exc
+        self.company_custom: dict = {}
+        self.company_custom_error: ValidationError | None = None
         self.company_gate: list = []  # [the PermissionDenied or None], once needed
+        self.size = 0
+        self.prepared: list[_Row] = []
+        self.rules: _Rules | None = None
 
     # errors -------------------------------------------------------------------------------
 
@@ -178,16 +232,46 @@ class _Batch:
 
     # the run ------------------------------------------------------------------------------
 
-    def run(self, rows: list[parsing.Row]) -> None:
-        prepared = self.read(rows)
-        self.keys(prepared)
+    def prepare(self, rows: list[parsing.Row], rules: _Rules) -> _Batch:
+        """Everything of a row that needs no database: read the cells, normalize phones
+        and e-mails, the keys, contact_create's checks. Runs in the reader thread while
+        the previous batch is written (`prepared_batches`)."""
+        self.size = len(rows)
+        self.prepared = self.read(rows)
+        self.keys(self.prepared)
+        self.rules = rules
+        self.check_all(rules)
+        return self
+
+    def check_all(self, rules: _Rules) -> None:
+        for item in self.prepared:
+            try:
+                self.validate(item, rules.custom, rules.custom_error, rules.denied)
+                item.error = None
+                _texts(item)
+            except (ValidationError, PermissionDenied) as exc:
+                item.error = exc
+
+    def run(self) -> None:
+        """The rest, in the batch's transaction: the rules again (a custom field or a role
+        changed since the batch was prepared → its rows are checked again), the key and
+        company look-ups (they see every batch committed before), the writes."""
+        rules = _rules(self.actor)
+        if self.rules is None or not rules.same_as(self.rules):
+            self.rules = rules
+            self.check_all(rules)
+        try:
+            self.company_custom = clean_custom_values("company", None)
+        except ValidationError as exc:
+            self.company_custom_error = exc
+        prepared = self.prepared
         matches, visible = self.lookup(prepared)
         companies = self.existing_companies(prepared)
         self.decide(prepared, matches, visible, companies)
         self.write()
         ImportRowError.objects.bulk_create(self.errors)
         ImportJob.objects.filter(pk=self.job.pk).update(
-            processed=F("processed") + len(rows),
+            processed=F("processed") + self.size,
             chunks_done=F("chunks_done") + 1,
             **{k: F(k) + v for k, v in self.counts.items()},
         )
@@ -288,16 +372,7 @@ class _Batch:
     def decide(self, prepared, matches, visible, companies) -> None:
         key = self.job.key_field
         claims: set[str] = set()  # keys of the contacts this batch creates
-        custom_error = None
-        try:
-            custom = clean_custom_values("contact", None)
-        except ValidationError as exc:
-            custom, custom_error = {}, exc
-        denied = None
-        try:
-            require_create(self.actor, "contacts", self.actor)
-        except PermissionDenied as exc:
-            denied = exc
+        city_max = Address._meta.get_field("city").max_length
         failed_companies: dict[str, Exception] = {}
         for item in prepared:
             row = item.row
@@ -322,7 +397,10 @@ class _Batch:
                     continue
             company_name = item.values.get("company", "")
             try:
-                self.validate(item, custom, custom_error, denied)
+                if item.error is not None:
+                    raise item.error
+                if len(item.city) > city_max:  # Address's own checks (may query): here
+                    Address(city=item.city).full_clean(exclude=["contact", "company"])
                 if company_name:
                     item.company = self.company(
                         company_name, row.number, companies, failed_companies
@@ -381,10 +459,7 @@ class _Batch:
                 errors.setdefault(k, []).extend(msgs)
         if errors:
             raise ValidationError(errors)
-        city = item.values.get("city", "")
-        if len(city) > Address._meta.get_field("city").max_length:
-            Address(city=city).full_clean(exclude=["contact", "company"])
-        item.contact, item.city, item.custom = contact, city, custom
+        item.contact, item.city, item.custom = contact, item.values.get("city", ""), custom
 
     def company(self, name: str, row: int, companies, failed) -> Company:
         """The row's company: found for the batch, or a new one, checked as
@@ -484,6 +559,8 @@ class _Batch:
             emit("company.created", pk=c.pk)
 
     def write(self) -> None:
+        """The batch's contacts: one COPY per table, of the text `_texts` prepared per row
+        (in the reader thread) plus the ids, the company and the batch's constants."""
         items = self.created
         if not items:
             return
@@ -498,104 +575,104 @@ class _Batch:
         who = capture.who()
         ct = ContentType.objects.get_for_model(Contact).pk
         title = _("Contact created")[:300]
+        at = _copy_text(now)
+        null = "\\N"
+        contact_tail = f"\t{at}\t{at}\t{null}\n"
+        timeline_tail = "\t" + _copy_line(
+            (TimelineKind.CHANGE, now, "contact", title, "", "{}", actor_id)
+        )
+        record_tail = "\t" + _copy_line((self.job.pk, LABEL, "created", "{}", self.number))
+        audit_tail = "\t" + _copy_line(
+            (now, who["actor_id"], who["actor_name"], who["source"], "create", ct, "", None)
+            + ("", "", who["request_id"], who["path"])
+        )
         with pg.cursor() as cur:
             if self.new_companies:
-                self.write_companies(cur, now, actor_id, who)
-            with cur.copy(
-                "COPY contacts_contact (id, created_at, updated_at, deleted_at, custom,"
-                " first_name, middle_name, last_name, full_name, job_title, birthday, source,"
-                " description, department_id, owner_id) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    c = item.contact
-                    cp.write_row(
-                        (
-                            c.pk,
-                            now,
-                            now,
-                            None,
-                            json.dumps(item.custom),
-                            c.first_name,
-                            c.middle_name,
-                            c.last_name,
-                            c.full_name,
-                            c.job_title,
-                            c.birthday,
-                            c.source,
-                            c.description,
-                            c.department_id,
-                            c.owner_id,
-                        )
-                    )
-            with cur.copy(
-                "COPY contacts_phone (contact_id, number, digits, kind, is_primary) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    for i, number in enumerate(item.numbers):
-                        cp.write_row(
-                            (item.contact.pk, number, phone_digits(number), "mobile", i == 0)
-                        )
-            with cur.copy(
-                "COPY contacts_email (contact_id, email, kind, is_primary) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    for i, email in enumerate(item.emails):
-                        cp.write_row((item.contact.pk, email, "work", i == 0))
-            with cur.copy(
+                self.write_companies(cur, now, actor_id, who)  # gives the new ones their ids
+            company_ids = [item.company.pk if item.company is not None else None for item in items]
+            _copy(
+                cur,
+                "COPY contacts_contact (id, first_name, middle_name, last_name, full_name,"
+                " job_title, birthday, source, description, custom, department_id, owner_id,"
+                " created_at, updated_at, deleted_at) FROM STDIN",
+                (f"{pk}\t{item.text}{contact_tail}" for pk, item in zip(ids, items, strict=True)),
+            )
+            _copy(
+                cur,
+                "COPY contacts_phone (contact_id, number, digits, kind, is_primary) FROM STDIN",
+                (
+                    f"{pk}\t{t}\n"
+                    for pk, item in zip(ids, items, strict=True)
+                    for t in item.phone_texts
+                ),
+            )
+            _copy(
+                cur,
+                "COPY contacts_email (contact_id, email, kind, is_primary) FROM STDIN",
+                (
+                    f"{pk}\t{t}\n"
+                    for pk, item in zip(ids, items, strict=True)
+                    for t in item.email_texts
+                ),
+            )
+            _copy(
+                cur,
                 "COPY contacts_address (contact_id, kind, country, region, city, street,"
-                " postal_code) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    if item.city:
-                        cp.write_row((item.contact.pk, "actual", "RU", "", item.city, "", ""))
-            with cur.copy(
-                "COPY contacts_contactcompany (contact_id, company_id, role, is_primary) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    if item.company is not None:
-                        cp.write_row((item.contact.pk, item.company.pk, "", True))
-            with cur.copy(
-                "COPY core_timelineentry (kind, occurred_at, object_type, object_id, title,"
-                " body, data, actor_id, company_id, contact_id) FROM STDIN"
-            ) as cp:
-                for item in items:
-                    pk = item.contact.pk
-                    company_id = item.company.pk if item.company is not None else None
-                    cp.write_row(
-                        (TimelineKind.CHANGE, now, "contact", pk, title, "", "{}")
-                        + (actor_id, company_id, pk)
-                    )
-            with cur.copy(
-                "COPY dataquality_importedrecord (job_id, model, object_id, action, previous,"
-                ' "row", chunk) FROM STDIN'
-            ) as cp:
-                for item in items:
-                    cp.write_row(
-                        (self.job.pk, LABEL, item.contact.pk, "created", "{}")
-                        + (item.row.number, self.number)
-                    )
-            with cur.copy(_AUDIT_COPY) as cp:
-                for item in items:
-                    c = item.contact
-                    cp.write_row(
-                        (now, who["actor_id"], who["actor_name"], who["source"], "create", ct)
-                        + (c.pk, (c.full_name or "—")[:255], "", None, _audit_values(item))
-                        + ("", "", who["request_id"], who["path"])
-                    )
+                " postal_code) FROM STDIN",
+                (
+                    f"{pk}\t{item.address_text}\n"
+                    for pk, item in zip(ids, items, strict=True)
+                    if item.address_text
+                ),
+            )
+            _copy(
+                cur,
+                "COPY contacts_contactcompany (contact_id, company_id, role, is_primary)"
+                " FROM STDIN",
+                (f"{pk}\t{cid}\t\tt\n" for pk, cid in zip(ids, company_ids, strict=True) if cid),
+            )
+            _copy(
+                cur,
+                "COPY core_timelineentry (object_id, contact_id, company_id, kind, occurred_at,"
+                " object_type, title, body, data, actor_id) FROM STDIN",
+                (
+                    f"{pk}\t{pk}\t{cid or null}{timeline_tail}"
+                    for pk, cid in zip(ids, company_ids, strict=True)
+                ),
+            )
+            _copy(
+                cur,
+                'COPY dataquality_importedrecord (object_id, "row", job_id, model, action,'
+                " previous, chunk) FROM STDIN",
+                (
+                    f"{pk}\t{item.row.number}{record_tail}"
+                    for pk, item in zip(ids, items, strict=True)
+                ),
+            )
+            _copy(
+                cur,
+                "COPY audit_auditentry (object_id, object_repr, new_value, at, actor_id,"
+                " actor_name, source, action, content_type_id, field, old_value, old_display,"
+                " new_display, request_id, path) FROM STDIN",
+                (
+                    f"{pk}\t{item.repr_text}\t{_audit_values(item)}{audit_tail}"
+                    for pk, item in zip(ids, items, strict=True)
+                ),
+            )
         ext = [
             ExternalKey(
                 model=LABEL,
                 external_id=item.values["external_id"][:128],
-                object_id=item.contact.pk,
+                object_id=pk,
                 job=self.job,
             )
-            for item in items
+            for pk, item in zip(ids, items, strict=True)
             if item.values.get("external_id")
         ]
         if ext:
             ExternalKey.objects.bulk_create(ext, ignore_conflicts=True)
-        for item in items:
-            emit("contact.created", pk=item.contact.pk)
+        for pk in ids:
+            emit("contact.created", pk=pk)
         self.counts["created"] += n
 
 
@@ -618,8 +695,79 @@ def _reserve(table: str, n: int) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
-def _audit_values(item: _Row) -> str:
+# --- COPY text ---------------------------------------------------------------------------
+
+_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+)
+_SPECIAL = re.compile("[\\\\\b\t\n\v\f\r]")
+_COPY_BLOCK = 1 << 20
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format, as psycopg's write_row sends it."""
+    if isinstance(value, str):
+        return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return _copy_text(str(value))
+
+
+def _copy_line(values: tuple) -> str:
+    return "\t".join(map(_copy_text, values)) + "\n"
+
+
+def _copy(cur, sql: str, lines) -> None:
+    """COPY the lines (text format, each ending with a newline), a block at a time."""
+    with cur.copy(sql) as cp:
+        block: list[str] = []
+        size = 0
+        for line in lines:
+            block.append(line)
+            size += len(line)
+            if size >= _COPY_BLOCK:
+                cp.write("".join(block))
+                block, size = [], 0
+        if block:
+            cp.write("".join(block))
+
+
+def _json_members(values: dict[str, Any]) -> str:
+    """capture.encode(values) without its braces, as COPY text."""
+    if not values:
+        return ""
+    text = json.dumps(values, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=True)
+    return _copy_text(text[1:-1])
+
+
+def _texts(item: _Row) -> None:
+    """A contact's COPY text, all but its id and company (reader thread): its row of
+    contacts_contact from first_name to owner_id; its phones, e-mails and address rows
+    after contact_id; its audit row's object_repr and the new_value JSON around the
+    company (capture.encode of the values: keys sorted, so "company" goes in between)."""
     c = item.contact
+    item.text = _copy_line(
+        (c.first_name, c.middle_name, c.last_name, c.full_name, c.job_title, c.birthday)
+        + (c.source, c.description, json.dumps(item.custom), c.department_id, c.owner_id)
+    )[:-1]
+    item.phone_texts = [
+        f"{_copy_text(number)}\t{phone_digits(number)}\tmobile\t{'t' if i == 0 else 'f'}"
+        for i, number in enumerate(item.numbers)
+    ]
+    item.email_texts = [
+        f"{_copy_text(email)}\twork\t{'t' if i == 0 else 'f'}"
+        for i, email in enumerate(item.emails)
+    ]
+    item.address_text = (
+        _copy_line(("actual", "RU", "", item.city, "", ""))[:-1] if item.city else ""
+    )
+    item.repr_text = _copy_text((c.full_name or "—")[:255])
     values: dict[str, Any] = {}
     for name in (
         "first_name",
@@ -645,14 +793,128 @@ def _audit_values(item: _Row) -> str:
         values["emails"] = item.emails
     if item.city:
         values["addresses"] = [{"city": item.city}]
+    # Sorted keys: "company" (known in the writer) goes between these two.
+    item.audit_before = _json_members({k: v for k, v in values.items() if k < "company"})
+    item.audit_after = _json_members({k: v for k, v in values.items() if k > "company"})
+
+
+def _audit_values(item: _Row) -> str:
+    """capture.encode of the contact's values (with its company), as COPY text."""
+    parts = [item.audit_before] if item.audit_before else []
     if item.company is not None:
-        values["company"] = item.company.pk
-    return capture.encode(values)
+        parts.append(f'"company": {item.company.pk}')
+    if item.audit_after:
+        parts.append(item.audit_after)
+    return "{" + ", ".join(parts) + "}"
 
 
-def process_batch(job: ImportJob, number: int, rows: list[parsing.Row]) -> None:
-    """One batch, inside the transaction of its ledger row (see services.import_advance)."""
-    _Batch(job, number).run(rows)
+def process_batch(
+    job: ImportJob, number: int, rows: list[parsing.Row], prepared: _Batch | None = None
+) -> None:
+    """One batch, inside the transaction of its ledger row (see services.import_advance).
+    `prepared`: the batch as `prepared_batches` read it (else it is read here)."""
+    if prepared is None:
+        prepared = _Batch(job, number).prepare(rows, _rules(job.user))
+    prepared.run()
+
+
+# --- reading ahead -----------------------------------------------------------------------
+
+
+def overlap() -> bool:
+    return bool(getattr(settings, "SVYAZ_IMPORT_BULK_OVERLAP", True))
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+class prepared_batches:  # noqa: N801 -- used as a context manager and an iterator
+    """(number, rows, prepared batch) of the job from batch `start` on, read and checked
+    in a thread of its own while the caller writes the previous batch.
+
+    The reader thread does only what needs no database (`_Batch.prepare`): PostgreSQL
+    takes batch N's COPYs (psycopg waits for it with the GIL released) while Python reads
+    batch N+1, so both cores work. Everything that reads the database — the key look-up
+    (which must see batch N committed, so that a row of batch N+1 repeating a key of
+    batch N is skipped exactly as before), the companies, the rules — stays in the
+    caller's thread, in the batch's transaction.
+
+    At most `ahead` batches wait in the queue (memory stays bounded: the one being
+    written, the waiting ones, the one being read). An exception in the reader is raised
+    in the caller when it asks for that batch: the batches before it are committed,
+    nothing of it is written. Leaving the `with` block stops the thread."""
+
+    def __init__(self, job: ImportJob, size: int, start: int = 0, ahead: int = 1):
+        from django.utils import translation
+
+        self.job, self.size, self.start = job, size, start
+        self.rules = _rules(job.user)  # here: the reader thread never touches the database
+        self.language = translation.get_language()
+        self.queue: queue.Queue = queue.Queue(maxsize=max(1, ahead))
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._read, name=f"svyaz-import-{job.pk}-reader", daemon=True
+        )
+
+    def __enter__(self) -> prepared_batches:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        while self.thread.is_alive():
+            with contextlib.suppress(queue.Empty):  # unblock a reader on a full queue
+                self.queue.get(timeout=0.05)
+        self.thread.join()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self) -> None:
+        from django.utils import translation
+
+        from svyaz.dataquality import services
+
+        if self.language:
+            translation.activate(self.language)  # messages in the caller's language
+        try:
+            for number, rows in services._chunks(self.job, self.size):
+                if self.stop.is_set():
+                    return
+                if number < self.start:
+                    continue  # committed before: not read again
+                batch = _Batch(self.job, number).prepare(rows, self.rules)
+                if not self._put((number, rows, batch)):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # raised in the caller's thread
+            self._put(_Failed(exc))
+        finally:
+            translation.deactivate()
+            connections.close_all()  # none is opened here; should one be, it is not kept
+
+    def __iter__(self):
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
 
 
 # --- undo --------------------------------------------------------------------------------

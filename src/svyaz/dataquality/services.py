@@ -13,6 +13,7 @@ and emails exactly as the forms and the API do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -725,28 +726,37 @@ def import_advance(*, job_id: int, seconds: float | None = None) -> ImportJob:
     from svyaz.dataquality import bulk
 
     bulk_rows = bulk.batch_rows_for(job)
-    for number, rows in _chunks(job, bulk_rows or None):
-        if number < job.chunks_done:
-            continue  # done before: skip without touching the database
-        # At least one chunk per call; stop before the next one when the time is up (so
-        # the call that runs the last chunk also marks the job done).
-        if worked and deadline is not None and time.monotonic() >= deadline:
-            finished = False
-            break
-        with audit_source("import", actor=job.user):  # audit rows: source "import"
-            if bulk_rows:
-                run_once(
-                    f"import:{job.pk}:{number}",
-                    f"{bulk.TASK}:{bulk_rows}",
-                    lambda n=number, r=rows: bulk.process_batch(job, n, r),
-                )
-            else:
-                run_once(
-                    f"import:{job.pk}:{number}",
-                    "import_chunk",
-                    lambda n=number, r=rows: _process_chunk(job, n, r),
-                )
-        worked = True
+    with contextlib.ExitStack() as stack:
+        if bulk_rows and deadline is None and bulk.overlap():
+            # The whole run (the Celery job): the next batch is read in a thread while
+            # this one is written. (The embedded page's short steps read inline.)
+            batches = stack.enter_context(
+                bulk.prepared_batches(job, bulk_rows, start=job.chunks_done)
+            )
+        else:
+            batches = ((n, r, None) for n, r in _chunks(job, bulk_rows or None))
+        for number, rows, prepared in batches:
+            if number < job.chunks_done:
+                continue  # done before: skip without touching the database
+            # At least one chunk per call; stop before the next one when the time is up
+            # (so the call that runs the last chunk also marks the job done).
+            if worked and deadline is not None and time.monotonic() >= deadline:
+                finished = False
+                break
+            with audit_source("import", actor=job.user):  # audit rows: source "import"
+                if bulk_rows:
+                    run_once(
+                        f"import:{job.pk}:{number}",
+                        f"{bulk.TASK}:{bulk_rows}",
+                        lambda n=number, r=rows, p=prepared: bulk.process_batch(job, n, r, p),
+                    )
+                else:
+                    run_once(
+                        f"import:{job.pk}:{number}",
+                        "import_chunk",
+                        lambda n=number, r=rows: _process_chunk(job, n, r),
+                    )
+            worked = True
     if finished:
         ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
             status=ImportStatus.DONE, finished_at=timezone.now()
