@@ -34,17 +34,19 @@ def test_it_writes_a_row_and_logs(manager, caplog):
     assert "access denied" in caplog.text and "deals" in caplog.text
 
 
-
 def test_a_refusal_through_scoping_logs_one_line_and_one_row(manager, caplog):
     from svyaz.core import scoping
     from svyaz.core.errors import PermissionDenied
 
-    with caplog.at_level(logging.WARNING, logger="svyaz.security"):
-        with pytest.raises(PermissionDenied):
-            scoping.require(manager, "settings", "edit")
+    with (
+        caplog.at_level(logging.WARNING, logger="svyaz.security"),
+        pytest.raises(PermissionDenied),
+    ):
+        scoping.require(manager, "settings", "edit")
     lines = [r for r in caplog.records if r.name == "svyaz.security"]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     assert AccessDenial.objects.filter(entity="settings", action="edit").count() == 1
+
 
 def test_an_anonymous_user_is_logged_without_a_user(rf):
     from django.contrib.auth.models import AnonymousUser
