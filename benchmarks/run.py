@@ -47,6 +47,11 @@ def setup_django():
     import django
 
     django.setup()
+    # What svyaz.wsgi / svyaz.asgi do after set-up, so a request here meets the same
+    # garbage collector as in gunicorn or uvicorn (svyaz.core.runtime).
+    from svyaz.core.runtime import freeze_startup_objects
+
+    freeze_startup_objects()
 
 
 class Bench:

@@ -20,3 +20,8 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+from svyaz.core.runtime import freeze_startup_objects  # noqa: E402
+
+# Start-up objects out of the garbage collector's full walks (see svyaz.core.runtime).
+freeze_startup_objects()

@@ -1,0 +1,44 @@
+"""svyaz.core.runtime: the server entry points freeze what start-up made (issue #6)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+import gc, sys
+before = gc.get_freeze_count()
+import {module}
+print(before, gc.get_freeze_count(), gc.isenabled())
+"""
+
+
+@pytest.mark.parametrize("module", ["svyaz.wsgi", "svyaz.asgi"])
+def test_the_entry_point_freezes_the_start_up_objects_and_keeps_the_collector_on(module):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "SVYAZ_MANIFEST_STATIC": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(module=module)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=120, check=True,
+    ).stdout.split()  # fmt: skip
+    before, after, enabled = int(out[-3]), int(out[-2]), out[-1]
+    assert before == 0
+    # Django, the URL conf and the models make well over 10,000 long-lived objects.
+    assert after > 10_000
+    assert enabled == "True"
+
+
+def test_a_second_call_freezes_only_what_was_made_since():
+    import gc
+
+    from svyaz.core.runtime import freeze_startup_objects
+
+    first = freeze_startup_objects()
+    kept = [[i] for i in range(5000)]  # 5,000 new tracked lists
+    second = freeze_startup_objects()
+    assert second >= first + 5000
+    gc.unfreeze()  # leave the test process as it was
+    assert kept
