@@ -18,6 +18,7 @@ from svyaz.contacts import selectors, services
 from svyaz.contacts.filters import CompanyApiFilter, ContactApiFilter
 from svyaz.contacts.models import Company, Contact, LifecycleStatus, Source
 from svyaz.core.access import ScopedObjectMixin, SettingsWriteOrReadOnly
+from svyaz.core.api_output import PlannedOutputMixin
 from svyaz.core.field_rules import (
     FieldRulesOrderingFilter,
     FieldRulesSerializerMixin,
@@ -77,7 +78,7 @@ _EMPTY_SUMMARY = {
 }
 
 
-class _ClientOutput(FieldRulesSerializerMixin, serializers.ModelSerializer):
+class _ClientOutput(FieldRulesSerializerMixin, PlannedOutputMixin, serializers.ModelSerializer):
     phones = serializers.SerializerMethodField()
     emails = serializers.SerializerMethodField()
     addresses = serializers.SerializerMethodField()
