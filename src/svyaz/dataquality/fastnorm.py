@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.translation import gettext as _
-from email_validator import EmailNotValidError, validate_email
+from email_validator import validate_email
 
+from svyaz.contacts.services import email_normalized, normalized_unique
 from svyaz.core.phones import normalize_phone
 
 _PHONE_SHAPE = re.compile(r"^\+?[\d\s()\-]+$")
@@ -55,20 +55,7 @@ def phone_e164(text: str) -> str:
 def phones(raw: Sequence[str]) -> tuple[list[str], list[str]]:
     """(E.164 numbers without duplicates, error messages) — contacts.services.clean_phones
     raises ValidationError({"phones": messages}) when there are messages."""
-    out: list[str] = []
-    errors: list[str] = []
-    for item in raw or ():
-        text = (item or "").strip()
-        if not text:
-            continue
-        try:
-            e164 = phone_e164(text)
-        except ValidationError as exc:
-            errors.extend(exc.messages)
-            continue
-        if e164 not in out:
-            out.append(e164)
-    return out, errors
+    return normalized_unique(raw, phone_e164)
 
 
 def _email(text: str) -> str:
@@ -92,19 +79,7 @@ def _email(text: str) -> str:
 
 def emails(raw: Sequence[str]) -> list[str]:
     """contacts.services.clean_emails, with the shortcut above."""
-    out: list[str] = []
-    errors: list[str] = []
-    for item in raw or ():
-        text = (item or "").strip()
-        if not text:
-            continue
-        try:
-            email = _email(text)
-        except EmailNotValidError:
-            errors.append(_("“%(value)s” is not an email address.") % {"value": text})
-            continue
-        if email not in out:
-            out.append(email)
+    out, errors = normalized_unique(raw, lambda text: email_normalized(text, validate=_email))
     if errors:
         raise ValidationError({"emails": errors})
     return out
