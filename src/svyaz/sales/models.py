@@ -321,6 +321,31 @@ class DealStageChange(models.Model):
         return f"{self.deal_id}: {self.from_stage_id} → {self.to_stage_id}"
 
 
+class BoardTotal(models.Model):
+    """The board's per-column counts and totals of live deals, as rows of changes.
+
+    Written only by database triggers on sales_deal (migration 0004: every write path —
+    services, imports, bulk SQL, the generator's COPY, the recycle bin — goes through
+    them, in the writing transaction). Each row adds `n` deals and `total` money to
+    (pipeline, stage, currency); the board sums a pipeline's rows (a handful, see
+    selectors.board_totals), so the figures are exact at any moment. Reading compacts the
+    rows of a pipeline when they pile up (services.board_totals_compact).
+    Plain id columns, no foreign keys: rows of a deleted stage or pipeline sum to zero.
+    """
+
+    pipeline_id = models.BigIntegerField()
+    stage_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    n = models.BigIntegerField()
+    total = models.DecimalField(max_digits=24, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["pipeline_id"], name="boardtotal_pipeline_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline_id}/{self.stage_id} {self.currency}: {self.n}, {self.total}"
+
+
 class OrderStatus(models.TextChoices):
     NEW = "new", _("New")
     PAID = "paid", _("Paid")

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,7 @@ from svyaz.sales.lifecycle import (  # noqa: F401 - re-export
     client_summary_refresh,
 )
 from svyaz.sales.models import (
+    BoardTotal,
     Deal,
     DealLine,
     DealStageChange,
@@ -1035,3 +1036,74 @@ def product_save(*, actor, product: Product | None = None, data: dict[str, Any])
     product.save()
     emit("product.created" if created else "product.updated", pk=product.pk)
     return product
+
+
+# --- board totals (sales.0004: sales_boardtotal, written by triggers) -------------------
+
+_BOARD_TOTALS_MIGRATION = "svyaz.sales.migrations.0004_board_totals"
+
+
+def board_totals_compact(*, pipeline_id: int, using: str = "default") -> None:
+    """Fold a pipeline's rows of board totals into one row per (stage, currency).
+
+    The triggers on sales_deal only ever add rows; the board sums them, so this changes
+    no figure: exactly the rows it deletes are summed into the new ones, in one
+    transaction (a concurrent compaction deletes and sums only the rows it got; rows
+    written meanwhile by other transactions are left as they are)."""
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "WITH gone AS (DELETE FROM sales_boardtotal WHERE pipeline_id = %s "
+                "RETURNING stage_id, currency, n, total) "
+                "INSERT INTO sales_boardtotal (pipeline_id, stage_id, currency, n, total) "
+                "SELECT %s, stage_id, currency, SUM(n), SUM(total) FROM gone "
+                "GROUP BY stage_id, currency HAVING SUM(n) <> 0 OR SUM(total) <> 0",
+                [pipeline_id, pipeline_id],
+            )
+            return
+        # SQLite (3.35+): the DELETE is the transaction's first statement, so it holds the
+        # write lock until the new rows are in. Sums in Decimal, each row to the cent.
+        cursor.execute(
+            "DELETE FROM sales_boardtotal WHERE pipeline_id = %s "
+            "RETURNING stage_id, currency, n, total",
+            [pipeline_id],
+        )
+        sums: dict[tuple[int, str], list] = {}
+        for stage_id, currency, n, total in cursor.fetchall():
+            acc = sums.setdefault((stage_id, currency), [0, Decimal("0")])
+            acc[0] += n
+            acc[1] += Decimal(str(total)).quantize(CENT)
+        BoardTotal.objects.using(using).bulk_create(
+            BoardTotal(pipeline_id=pipeline_id, stage_id=s, currency=c, n=n, total=t)
+            for (s, c), (n, t) in sums.items()
+            if n or t
+        )
+
+
+def board_totals_rebuild(*, using: str = "default") -> None:
+    """Refill sales_boardtotal from the live deals (one row per pipeline, stage and
+    currency), in one transaction. The triggers keep it exact anyway; the generator calls
+    this after a bulk load (on SQLite its row triggers leave one row per deal)."""
+    import importlib
+
+    migration = importlib.import_module(_BOARD_TOTALS_MIGRATION)
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        migration.fill(cursor.execute, connection.vendor)
+
+
+def board_totals_repair(*, using: str = "default") -> bool:
+    """(Re)create the triggers of sales.0004 and refill sales_boardtotal from the live
+    deals, in one transaction (writes to sales_deal wait for it). For SQLite after a
+    migration rebuilt sales_deal (which drops its triggers; the board aggregates until
+    then), and for the generator after a bulk load. False on a database without them."""
+    import importlib
+
+    migration = importlib.import_module(_BOARD_TOTALS_MIGRATION)
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        done = migration.create(cursor.execute, connection.vendor)
+    if hasattr(connection, "_svyaz_board_totals"):
+        del connection._svyaz_board_totals
+    return done

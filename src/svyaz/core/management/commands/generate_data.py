@@ -1001,6 +1001,13 @@ class Generator:
             for sql in connection.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
 
+    def board_totals(self) -> None:
+        # Kept by triggers during the load (sales.0004); SQLite's row triggers leave one
+        # row per deal: fold them into one per pipeline, stage and currency.
+        from svyaz.sales.services import board_totals_rebuild
+
+        board_totals_rebuild()
+
     def summaries(self) -> None:
         from svyaz.sales.services import client_summaries_rebuild
 
@@ -1019,6 +1026,7 @@ class Generator:
         self.step("Pipelines and custom fields", self.make_reference)
         self.load()
         self.step("Sequences", self.finish)
+        self.step("Board totals", self.board_totals)
         if connection.vendor == "postgresql":
             # The summaries read orders and deals by client: statistics first.
             self.out("ANALYZE…")
