@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -127,6 +129,38 @@ def test_my_day_endpoint(api_client, manager, contact, make_task):
     assert today["counts"]["due_today"] == 1
     assert [t["title"] for t in tomorrow["callbacks"]] == ["Callback"]
     assert bad.status_code == 400 and "date" in bad.json()
+
+
+def test_my_day_endpoint_takes_the_same_queries_for_1_and_30_rows(
+    api_client, manager, head, contact, company, deal, make_task
+):
+    """No query per row: the assignee (its name is in each row), contact, company and deal
+    come with the rows."""
+    import time_machine
+
+    sections = ("callbacks", "overdue", "due_today", "upcoming")
+    with time_machine.travel(msk(2026, 3, 10, 15), tick=False):
+        make_task(title="One", contact=contact, due_at=msk(2026, 3, 10, 18))
+        api_client.get("/api/v1/my-day/")
+        with CaptureQueriesContext(connection) as one:
+            first = api_client.get("/api/v1/my-day/").json()
+        for i in range(30):
+            make_task(
+                actor=head,
+                assignee=manager,
+                title=f"T{i}",
+                kind="callback" if i % 3 else "task",
+                due_at=msk(2026, 3, 10, 15) + timedelta(hours=(i - 15) * 7),
+                **({"contact": contact}, {"company": company}, {"deal": deal})[i % 3],
+            )
+        with CaptureQueriesContext(connection) as many:
+            data = api_client.get("/api/v1/my-day/").json()
+    assert sum(len(first[name]) for name in sections) == 1
+    assert sum(len(data[name]) for name in sections) == 31
+    assert all(all(row["assignee_name"] for row in data[name]) for name in sections)
+    assert len(many.captured_queries) == len(one.captured_queries)
+    # The sections' rows with the counters, then the whole records.
+    assert sum("followups_followup" in q["sql"] for q in many.captured_queries) == 2
 
 
 def test_notifications_api(api_client, manager, make_task):

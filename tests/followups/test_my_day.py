@@ -134,18 +134,21 @@ def test_it_shows_only_the_users_own_tasks(manager, head, teammate, make_task):
     assert not my_day(user=head, now=NOW)["due_today"]  # the head sees them, but they are not his
 
 
-def _queries(user) -> int:
+def _queries(user, *, light: bool = False) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        day = my_day(user=user, now=NOW)
+        day = my_day(user=user, now=NOW, light=light)
         for name in ("callbacks", "overdue", "due_today", "upcoming"):
             for row in day[name]:
-                str(row.contact), str(row.deal), str(row.company)
+                if light:
+                    _ = (row.contact_name, row.deal_title, row.company_name, row.sla_due_at)
+                else:
+                    str(row.contact), str(row.deal), str(row.company), str(row.assignee)
     return len(ctx.captured_queries)
 
 
 def test_it_takes_the_same_number_of_queries_for_1_and_30_tasks(manager, contact, deal, make_task):
     make_task(contact=contact, due_at=msk(2026, 3, 10, 12))
-    one = _queries(manager)
+    one, one_light = _queries(manager), _queries(manager, light=True)
     for i in range(30):
         make_task(
             title=f"T{i}",
@@ -154,4 +157,46 @@ def test_it_takes_the_same_number_of_queries_for_1_and_30_tasks(manager, contact
             kind="callback" if i % 3 else "task",
             due_at=NOW + timedelta(hours=i - 15),
         )
-    assert _queries(manager) == one == 6
+    # The sections' rows with the counters (one statement), the whole records (not when light).
+    assert _queries(manager) == one == 2
+    assert _queries(manager, light=True) == one_light == 1
+
+
+def test_a_user_who_may_not_see_tasks_gets_an_empty_day(manager, make_task, client):
+    from tests.factories import UserFactory
+
+    nobody = UserFactory(roles=[], department=manager.department)
+    make_task(assignee=nobody, due_at=msk(2026, 3, 10, 12))
+    day = my_day(user=nobody, now=NOW, light=True)
+    assert not any(day[name] for name in ("callbacks", "overdue", "due_today", "upcoming"))
+    assert set(day["counts"].values()) == {0}
+    client.force_login(nobody)
+    assert client.get("/tasks/my-day/").status_code == 200
+
+
+def test_a_superusers_day_is_their_own_tasks(admin, manager, make_task):
+    mine = make_task(actor=admin, assignee=admin, due_at=msk(2026, 3, 10, 12))
+    make_task(actor=manager, due_at=msk(2026, 3, 10, 12))
+    day = my_day(user=admin, now=NOW, light=True)
+    assert [row.pk for row in day["due_today"]] == [mine.pk]
+    assert day["counts"]["due_today"] == 1
+
+
+def test_the_where_clause_of_a_filter_with_a_join_still_selects_the_same_rows(
+    manager, contact, make_task
+):
+    from svyaz.followups.models import Followup
+    from svyaz.followups.selectors import _where
+
+    make_task(contact=contact)
+    make_task()
+    for qs in (
+        Followup.objects.filter(contact__owner_id=manager.pk),  # a join: id IN (…)
+        Followup.objects.filter(assignee_id=manager.pk),
+        Followup.objects.all(),
+    ):
+        sql, params = _where(qs)
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT COUNT(*) FROM "followups_followup" WHERE {sql}', params)  # noqa: S608
+            assert cursor.fetchone()[0] == qs.count()
+    assert _where(Followup.objects.none()) is None

@@ -128,3 +128,5 @@ def test_show_more_pins_its_queries(manager_client, make_task, busy_day):
         html = manager_client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert len(_ids(html)) == MY_DAY_PAGE and "Show more (41 left)" in html
     assert len(many.captured_queries) == len(few.captured_queries)
+    # The page of rows and how many are left: one statement.
+    assert sum("followups_followup" in q["sql"] for q in many.captured_queries) == 1

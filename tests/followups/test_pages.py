@@ -328,3 +328,8 @@ def test_my_day_page_pins_its_queries(frozen, manager_client, contact, deal, mak
         html = manager_client.get(url).content.decode()
     assert html.count("data-followup-id=") == 31
     assert len(many.captured_queries) == len(one.captured_queries)
+    # My day's own part: one statement, the sections' rows with the counters and the calls.
+    mine = [q["sql"] for q in many.captured_queries if "followups_followup" in q["sql"]]
+    assert len(mine) == 1 and "activities_activity" in mine[0]
+    # The "Done" form is rendered without the request: no second notification count.
+    assert sum("followups_notification" in q["sql"] for q in many.captured_queries) == 1

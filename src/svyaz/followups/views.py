@@ -81,11 +81,7 @@ def _more_link(section: str, last_row, page_url: str, left: int) -> dict:
 def _my_day_context(request, day: date | None, *, show_all: str = "") -> dict:
     limits = {show_all: selectors.MY_DAY_SECTION_LIMIT} if show_all else None
     data = selectors.my_day(
-        user=request.user,
-        day=day,
-        limit=MY_DAY_PAGE,
-        limits=limits,
-        fields=selectors.MY_DAY_ROW_FIELDS,
+        user=request.user, day=day, limit=MY_DAY_PAGE, limits=limits, light=True
     )
     day = data["day"]
     kit = _row_kit(request, data)
@@ -93,10 +89,10 @@ def _my_day_context(request, day: date | None, *, show_all: str = "") -> dict:
     sections = {}
     for name in selectors.MY_DAY_SECTIONS:
         rows = kit.prepare(data[name])
-        data[name] = rows
         total = data["section_totals"][name]
         sections[name] = {
             "rows": rows,
+            "rows_html": kit.html(rows),
             "total": total,
             "more": (
                 _more_link(name, rows[-1], page_url, total - len(rows))
@@ -106,7 +102,6 @@ def _my_day_context(request, day: date | None, *, show_all: str = "") -> dict:
         }
     return {
         **data,
-        **kit.context(),
         "sections": sections,
         "sla_texts": sla_script_texts(),
         "prev_day": day - timedelta(days=1),
@@ -124,7 +119,6 @@ def _my_day_more(request, day: date | None, section: str):
         after=_keyset_param(request.GET.get("after")),
         limit=MY_DAY_PAGE,
         day=day,
-        fields=selectors.MY_DAY_ROW_FIELDS,
     )
     kit = _row_kit(request, data)
     rows = kit.prepare(data["rows"])
@@ -134,7 +128,12 @@ def _my_day_more(request, day: date | None, section: str):
     return render(
         request,
         "followups/my_day.html#more_rows",
-        {**data, **kit.context(), "section_rows": rows, "section_more": more},
+        {
+            **data,
+            "section_rows": rows,
+            "rows_html": kit.html(rows),
+            "section_more": more,
+        },
     )
 
 
@@ -179,11 +178,8 @@ def followup_complete(request, pk: int):
         followup.overdue_now = followup.is_overdue
         data = selectors.my_day_window(user=request.user, day=_day_param(request.POST.get("date")))
         kit = _row_kit(request, data)
-        return render(
-            request,
-            "followups/my_day.html#row",
-            {"row": kit.prepare([followup])[0], **kit.context()},
-        )
+        row = kit.prepare([selectors.DayRow.from_followup(followup)])[0]
+        return render(request, "followups/my_day.html#row", {"row": row})
     # The row disappears from My day; the counters refresh out of band.
     if "date" in request.POST:
         # Only the counters: no rows read (limit 0) nor rendered.
