@@ -88,6 +88,12 @@ class Followup(OwnedModel):
         ordering = ["due_at", "id"]
         indexes = [
             models.Index(fields=["assignee", "status", "due_at"], name="followup_myday_idx"),
+            # My day's "done today" counter: bounded by the day, not by years of done tasks.
+            models.Index(
+                fields=["assignee", "completed_at"],
+                name="followup_done_idx",
+                condition=Q(status="done"),
+            ),
             models.Index(
                 fields=["remind_at"],
                 name="followup_remind_idx",
