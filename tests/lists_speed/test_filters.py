@@ -146,7 +146,7 @@ def test_the_column_headings_are_what_the_template_rendered(manager, query, sort
         "{% load svyaz %}{% for c in columns %}<th>{% if c.sort %}"
         '<a class="text-decoration-none" hx-get="?{% if sort == c.key %}'
         "{% query_replace sort='-'|add:c.key page=None %}{% else %}"
-        '{% query_replace sort=c.key page=None %}{% endif %}" hx-target="#list-table" '
+        '{% query_replace sort=c.key page=None %}{% endif %}" hx-target="#list-table" hx-swap="outerHTML" '
         'hx-push-url="true" href="?{% if sort == c.key %}'
         "{% query_replace sort='-'|add:c.key page=None %}{% else %}"
         '{% query_replace sort=c.key page=None %}{% endif %}">{{ c.label }}'

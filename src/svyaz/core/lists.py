@@ -575,7 +575,7 @@ def header_html(columns: list[Column], sort: str, query) -> str:
         href = _html_escape(base.urlencode())
         arrow = " ▲" if sort == c.key else " ▼" if sort == f"-{c.key}" else ""
         out.append(
-            f'<th><a class="text-decoration-none" hx-get="?{href}" hx-target="#list-table" '
+            f'<th><a class="text-decoration-none" hx-get="?{href}" hx-target="#list-table" hx-swap="outerHTML" '
             f'hx-push-url="true" href="?{href}">{label}{arrow}</a></th>'
         )
     return mark_safe("".join(out))  # noqa: S308 - every piece escaped above
