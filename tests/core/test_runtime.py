@@ -31,14 +31,21 @@ def test_the_entry_point_freezes_the_start_up_objects_and_keeps_the_collector_on
     assert enabled == "True"
 
 
-def test_a_second_call_freezes_only_what_was_made_since():
+def test_a_second_call_freezes_what_was_made_since_and_the_collector_skips_it():
     import gc
 
     from svyaz.core.runtime import freeze_startup_objects
 
-    first = freeze_startup_objects()
+    freeze_startup_objects()
     kept = [[i] for i in range(5000)]  # 5,000 new tracked lists
-    second = freeze_startup_objects()
-    assert second >= first + 5000
-    gc.unfreeze()  # leave the test process as it was
-    assert kept
+    ids = {id(x) for x in kept}
+    try:
+        # gc.get_objects() lists what the collector walks: the new lists, not yet frozen.
+        assert ids <= {id(o) for o in gc.get_objects()}
+        assert freeze_startup_objects() >= 5000
+        # Frozen: out of every generation the collector walks (counts alone can't tell,
+        # frozen objects that die meanwhile leave the count).
+        assert not ids & {id(o) for o in gc.get_objects()}
+    finally:
+        gc.unfreeze()  # leave the test process as it was
+    assert ids <= {id(o) for o in gc.get_objects()}
